@@ -1,0 +1,3 @@
+from anlan.cli import main
+
+main()

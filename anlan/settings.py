@@ -1,0 +1,97 @@
+"""One settings object for every part of Anlan.
+
+Values come from environment variables prefixed ``ANLAN_`` (for example ``ANLAN_DATABASE_URL``)
+or from an optional env file named by ``ANLAN_ENV_FILE``. Settings are built once at start-up
+(:func:`load_settings`) and passed in; nothing reads them at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEMO_DIR = PACKAGE_DIR / "demo"
+
+
+class Settings(BaseSettings):
+    """All configuration of Anlan. Every field maps to ``ANLAN_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="ANLAN_", extra="ignore")
+
+    # Kafka
+    kafka_bootstrap: str = Field(
+        "",
+        description="Kafka bootstrap servers (host:port[,host:port]). Empty: `anlan up`/`demo` "
+        "start the embedded tansu broker; single-part commands require it.",
+    )
+    topic_partitions: int = Field(4, ge=1, description="partition count of every Anlan topic")
+    topic_replication: int = Field(1, ge=1)
+    topic_prefix: str = Field("", description="prefix for topic names (isolates test runs)")
+    kafka_idempotent_producer: bool = Field(
+        True, description="idempotent producer (a real Kafka); the embedded tansu lacks it"
+    )
+    broker_rebalance_timeout: float = Field(
+        5.0, description="Faust rebalance timeout (s); short for tansu, raise for a real Kafka"
+    )
+
+    # MQTT
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    mqtt_username: str = ""
+    mqtt_password: str = ""
+    mqtt_client_id: str = "anlan-bridge"
+    mqtt_share_group: str = Field("anlan-bridge", description="shared subscription group")
+    bridge_max_inflight: int = Field(1000, ge=1, description="MQTT messages awaiting Kafka ack")
+
+    # Database
+    database_url: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/anlan",
+        description="PostgreSQL URL; the database is created when missing",
+    )
+    embedded_postgres: bool = Field(
+        True, description="start an embedded PostgreSQL when database_url does not answer"
+    )
+
+    # Reference data
+    sensors_file: Path = Field(DEMO_DIR / "sensors.yaml", description="gateways and sensors")
+    directory_file: Path = Field(DEMO_DIR / "directory.yaml", description="regions and people")
+    plans_dir: Path = Field(
+        PACKAGE_DIR.parent / "contingency_plans" / "plans", description="contingency plan YAML"
+    )
+
+    # Faust worker
+    worker_id: str = Field("anlan-streams", description="Faust app id (consumer group)")
+    worker_data_dir: Path = Field(Path(".anlan") / "worker", description="Faust local state")
+    worker_web_port: int = Field(6066, description="Faust web port (0 disables)")
+
+    # Dispatch
+    default_notify_urls: list[str] = Field(
+        default_factory=list, description="Apprise URLs that receive every alert (ops channel)"
+    )
+    notify_retries: int = Field(3, ge=0)
+    notify_backoff_s: float = Field(1.0, ge=0)
+    public_base_url: str = Field("http://127.0.0.1:8000", description="base of personal links")
+
+    # API
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_secret: str = Field("change-me-in-production", description="signs login tokens")
+
+    # Local stack
+    state_dir: Path = Field(Path(".anlan"), description="logs and state of local runs")
+    log_level: str = "INFO"
+
+    def topic(self, name: str) -> str:
+        """Full topic name for a contract name from :mod:`anlan.topics`."""
+        return f"{self.topic_prefix}{name}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment (and ``ANLAN_ENV_FILE``), then apply overrides."""
+    env_file = os.environ.get("ANLAN_ENV_FILE")
+    settings = Settings(_env_file=env_file) if env_file else Settings()  # type: ignore[call-arg]
+    return settings.model_copy(update=overrides) if overrides else settings
