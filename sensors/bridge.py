@@ -1,0 +1,271 @@
+"""The MQTT → Kafka bridge: a thin adapter around :func:`sensors.contract.route`.
+
+Delivery guarantee (at least once, nothing lost between the broker and Kafka):
+
+- MQTT 5 persistent session (``clean_start=False`` + session expiry), QoS 1 shared subscriptions,
+  paho-mqtt ``manual_ack=True``: a message is acknowledged to the broker only after Kafka
+  acknowledged (``acks=all``) every record made from it, and acks leave in receive order.
+- The broker never has more than ``bridge_max_inflight`` unacknowledged messages out to us
+  (MQTT 5 Receive Maximum), and the paho thread blocks beyond that bound, so memory stays flat
+  when Kafka is slow. A killed bridge's unacknowledged messages are redelivered on reconnect;
+  the copies it already produced are duplicates downstream removes (gateway + seq + sensor + ts).
+- paho runs its network thread; ``on_message`` only appends to an inbox and wakes the asyncio
+  loop, which routes, produces and acks. Acks of a previous connection are never sent on a new
+  one (the broker redelivers those messages instead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from aiokafka.errors import KafkaError
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from anlan import topics
+from anlan.kafka import make_producer
+from anlan.registry import Registry
+from anlan.settings import Settings
+from sensors.contract import Record, dead_letter, route, subscriptions
+
+log = logging.getLogger(__name__)
+
+SESSION_EXPIRY_S = 7 * 24 * 3600
+"""How long the broker keeps the bridge's session (and queues for it) while it is away."""
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One MQTT message between receipt and its ack."""
+
+    generation: int
+    mid: int
+    qos: int
+    remaining: int = 0
+    done: bool = False
+
+
+@dataclass
+class BridgeStats:
+    """Counters (read them from the bridge's loop thread)."""
+
+    received: int = 0
+    forwarded: int = 0
+    dead_lettered: int = 0
+    acked: int = 0
+    kafka_retries: int = 0
+    connects: int = 0
+    by_topic: dict[str, int] = field(default_factory=dict)
+
+
+class Bridge:
+    """Consume the gateways' MQTT topics and produce them to Kafka; see the module docstring."""
+
+    def __init__(self, settings: Settings, registry: Registry, *, client_id: str | None = None,
+                 session_expiry_s: int = SESSION_EXPIRY_S, keepalive: int = 30) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.client_id = client_id or settings.mqtt_client_id
+        self.session_expiry_s = session_expiry_s
+        self.keepalive = keepalive
+        self.max_inflight = min(settings.bridge_max_inflight, 65535)
+        self.stats = BridgeStats()
+        self.subscribed = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._producer: Any = None
+        self._client: mqtt.Client | None = None
+        self._lock = threading.Lock()  # generation and ack vs reconnect
+        self._generation = 0
+        self._inbox: collections.deque[tuple[int, int, int, str, bytes]] = collections.deque()
+        self._wake = asyncio.Event()
+        self._slots = threading.BoundedSemaphore(self.max_inflight * 2)
+        self._pending: collections.deque[_Entry] = collections.deque()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set: Kafka first, then MQTT; then shut down cleanly."""
+        self._loop = asyncio.get_running_loop()
+        if not await self._start_producer(stop):
+            return
+        self._client = self._make_client()
+        self._client.loop_start()
+        pump = asyncio.create_task(self._pump(), name="bridge-pump")
+        try:
+            await stop.wait()
+        finally:
+            pump.cancel()
+            client = self._client
+            client.disconnect()
+            await asyncio.to_thread(client.loop_stop)
+            for task in list(self._tasks):
+                task.cancel()
+            await self._producer.stop()
+            log.info("bridge stopped: %s", self.stats)
+
+    async def _start_producer(self, stop: asyncio.Event) -> bool:
+        delay = 0.5
+        while not stop.is_set():
+            self._producer = make_producer(self.settings)
+            try:
+                await self._producer.start()
+                log.info("kafka producer connected to %s", self.settings.kafka_bootstrap)
+                return True
+            except (KafkaError, OSError) as exc:
+                log.warning("kafka at %s not reachable (%s); retrying in %.1fs",
+                            self.settings.kafka_bootstrap, exc, delay)
+                await self._producer.stop()
+                try:
+                    await asyncio.wait_for(stop.wait(), delay)
+                except asyncio.TimeoutError:
+                    delay = min(delay * 2, 10.0)
+        return False
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                             protocol=mqtt.MQTTv5, manual_ack=True)
+        if s.mqtt_username:
+            client.username_pw_set(s.mqtt_username, s.mqtt_password or None)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.session_expiry_s
+        props.ReceiveMaximum = self.max_inflight
+        client.connect_async(s.mqtt_host, s.mqtt_port, keepalive=self.keepalive,
+                             clean_start=False, properties=props)
+        return client
+
+    # ------------------------------------------------------------------ paho thread
+    def _on_connect(self, client: mqtt.Client, _userdata: Any, flags: Any,
+                    reason_code: Any, _props: Any) -> None:
+        if reason_code.is_failure:
+            log.error("mqtt connect to %s:%s refused: %s", self.settings.mqtt_host,
+                      self.settings.mqtt_port, reason_code)
+            return
+        with self._lock:
+            self._generation += 1
+        log.info("mqtt connected as %s (session present: %s)", self.client_id,
+                 flags.session_present)
+        opts = SubscribeOptions(qos=1)
+        client.subscribe([(t, opts) for t in subscriptions(self.settings.mqtt_share_group)])
+
+    def _on_disconnect(self, _c: Any, _u: Any, _flags: Any, reason_code: Any, _p: Any) -> None:
+        log.warning("mqtt disconnected (%s); paho reconnects", reason_code)
+
+    def _on_subscribe(self, _c: Any, _u: Any, _mid: int, codes: list[Any], _p: Any) -> None:
+        failed = [str(c) for c in codes if c.is_failure]
+        if failed:
+            log.error("mqtt subscription refused: %s (check the broker ACL)", failed)
+            return
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._on_subscribed)
+
+    def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        self._slots.acquire()  # blocks paho (and so the broker) beyond the in-flight bound
+        self._inbox.append((self._generation, msg.mid, msg.qos, msg.topic, msg.payload))
+        if not self._wake.is_set():
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    # ------------------------------------------------------------------ asyncio loop
+    def _on_subscribed(self) -> None:
+        self.stats.connects += 1
+        if not self.subscribed.is_set():
+            self.subscribed.set()
+            log.info("subscribed: %s", subscriptions(self.settings.mqtt_share_group))
+
+    async def _pump(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._inbox:
+                generation, mid, qos, topic, payload = self._inbox.popleft()
+                await self._handle(generation, mid, qos, topic, payload)
+
+    async def _handle(self, generation: int, mid: int, qos: int, topic: str,
+                      payload: bytes) -> None:
+        self.stats.received += 1
+        records = route(topic, payload, self.registry, datetime.now(timezone.utc))
+        entry = _Entry(generation, mid, qos, remaining=len(records))
+        self._pending.append(entry)
+        for record in records:
+            await self._send(entry, record, topic, attempt=0)
+
+    async def _send(self, entry: _Entry, record: Record, source: str, attempt: int) -> None:
+        s = self.settings
+        key = record.key.encode() if record.key is not None else None
+        try:
+            fut = await self._producer.send(s.topic(record.topic), record.value, key=key)
+        except KafkaError as exc:
+            self._failed(entry, record, source, attempt, exc)
+            return
+        fut.add_done_callback(lambda f: self._sent(entry, record, source, attempt, f))
+
+    def _sent(self, entry: _Entry, record: Record, source: str, attempt: int,
+              fut: asyncio.Future[Any]) -> None:
+        exc = fut.exception() if not fut.cancelled() else asyncio.CancelledError()
+        if exc is not None:
+            self._failed(entry, record, source, attempt, exc)
+            return
+        if record.topic == topics.DEADLETTER:
+            self.stats.dead_lettered += 1
+        else:
+            self.stats.forwarded += 1
+        self.stats.by_topic[record.topic] = self.stats.by_topic.get(record.topic, 0) + 1
+        entry.remaining -= 1
+        if entry.remaining <= 0:
+            entry.done = True
+            self._ack_ready()
+
+    def _failed(self, entry: _Entry, record: Record, source: str, attempt: int,
+                exc: BaseException) -> None:
+        """Retry a retriable failure forever (with backoff); dead-letter a permanent one."""
+        if isinstance(exc, asyncio.CancelledError):
+            return
+        retriable = isinstance(exc, KafkaError) and exc.retriable or \
+            exc.__class__.__name__ in {"KafkaTimeoutError", "KafkaConnectionError"}
+        if not retriable and record.topic != topics.DEADLETTER:
+            log.error("kafka rejected a record for %s permanently: %r", record.topic, exc)
+            record = dead_letter(f"kafka rejected it: {exc!r}", source, record.value, record.key)
+        elif not retriable:
+            log.error("kafka rejected a dead letter permanently, dropping it: %r", exc)
+            entry.remaining -= 1
+            entry.done = entry.remaining <= 0
+            self._ack_ready()
+            return
+        self.stats.kafka_retries += 1
+        delay = min(0.2 * 2 ** attempt, 5.0)
+        log.warning("kafka send failed (%r); retry %d in %.1fs", exc, attempt + 1, delay)
+        task = asyncio.ensure_future(self._resend(entry, record, source, attempt + 1, delay))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _resend(self, entry: _Entry, record: Record, source: str, attempt: int,
+                      delay: float) -> None:
+        await asyncio.sleep(delay)
+        await self._send(entry, record, source, attempt)
+
+    def _ack_ready(self) -> None:
+        """Ack, in receive order, every message at the head whose records Kafka acknowledged."""
+        pending = self._pending
+        while pending and pending[0].done:
+            entry = pending.popleft()
+            self._slots.release()
+            self.stats.acked += 1
+            if entry.qos == 0:
+                continue
+            with self._lock:
+                if entry.generation == self._generation and self._client is not None:
+                    self._client.ack(entry.mid, entry.qos)

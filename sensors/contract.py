@@ -1,0 +1,240 @@
+"""The gateways' MQTT contract, checked: pure functions from (topic, payload) to Kafka records.
+
+No I/O here. :func:`route` turns one MQTT message into the Kafka records the bridge must produce
+(forwarded events and dead letters); the bridge only sends them and acks the MQTT message after
+Kafka acknowledged every one.
+
+Topics (``{id}`` is ``[A-Za-z0-9_.-]{1,64}``)::
+
+    anlan/v1/gw/{gateway_id}/readings   {"seq": 42, "readings": [{sensor, ts, kind, value, unit?}]}
+    anlan/v1/gw/{gateway_id}/status     online | offline   (retained; the gateway's last will)
+    anlan/v1/reports/{reporter_id}      {"kind", "region"?, "lat"?, "lon"?, "text"?, "ts"}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from pydantic import ValidationError
+
+from anlan import topics
+from anlan.events import DeadLetter, GatewayStatus, RawReading, RawReadings, Report
+from anlan.registry import KINDS, Registry
+
+PREFIX = "anlan/v1"
+MAX_PAYLOAD_BYTES = 256 * 1024
+"""Largest payload the bridge accepts (1,000 readings of ~200 bytes fit comfortably)."""
+MAX_READINGS = 1000
+MAX_FUTURE_SKEW = timedelta(minutes=5)
+"""A reading may be at most this far ahead of the bridge's clock (gateway clock drift)."""
+EARLIEST_TS = datetime(2000, 1, 1, tzinfo=timezone.utc)
+DEADLETTER_ORIGINAL_LIMIT = 64 * 1024
+"""Dead letters keep at most this many bytes of an oversized original (Kafka request limits)."""
+
+_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+def subscriptions(share_group: str) -> list[str]:
+    """The bridge's shared subscriptions (QoS 1)."""
+    base = f"$share/{share_group}/{PREFIX}"
+    return [f"{base}/gw/+/readings", f"{base}/gw/+/status", f"{base}/reports/+"]
+
+
+def readings_topic(gateway_id: str) -> str:
+    return f"{PREFIX}/gw/{gateway_id}/readings"
+
+
+def status_topic(gateway_id: str) -> str:
+    return f"{PREFIX}/gw/{gateway_id}/status"
+
+
+def report_topic(reporter_id: str) -> str:
+    return f"{PREFIX}/reports/{reporter_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One Kafka record to produce: contract topic name (unprefixed), key and value bytes."""
+
+    topic: str
+    key: str | None
+    value: bytes
+
+
+class Rejected(Exception):
+    """An MQTT message (or part of one) that breaks the contract; the message is the reason."""
+
+
+def route(topic: str, payload: bytes, registry: Registry, now: datetime) -> list[Record]:
+    """All Kafka records for one MQTT message. Never raises on bad input: it dead-letters it."""
+    key: str | None = None
+    try:
+        parts = topic.split("/")
+        if len(parts) == 5 and topic.startswith(f"{PREFIX}/gw/"):
+            key = _check_id(parts[3], "gateway id")
+            if parts[4] == "readings":
+                return route_readings(key, topic, payload, registry, now)
+            if parts[4] == "status":
+                return [_status_record(key, payload, now)]
+        if len(parts) == 4 and topic.startswith(f"{PREFIX}/reports/"):
+            key = _check_id(parts[3], "reporter id")
+            return [_report_record(key, payload)]
+        raise Rejected(f"topic {topic!r} is not part of the contract")
+    except Rejected as exc:
+        return [dead_letter(str(exc), topic, payload, key)]
+    except Exception as exc:  # noqa: BLE001 - the bridge must never crash on input
+        return [dead_letter(f"internal error on this input: {exc!r}", topic, payload, key)]
+
+
+def dead_letter(reason: str, topic: str, payload: bytes, key: str | None) -> Record:
+    """A dead-letter record; an oversized original is truncated (and the reason says so)."""
+    if len(payload) > DEADLETTER_ORIGINAL_LIMIT:
+        reason = f"{reason} (original truncated to {DEADLETTER_ORIGINAL_LIMIT} of " \
+                 f"{len(payload)} bytes)"
+        payload = payload[:DEADLETTER_ORIGINAL_LIMIT]
+    letter = DeadLetter.of(stage="bridge", reason=reason, source_topic=topic, original=payload,
+                           key=key)
+    return Record(topics.DEADLETTER, key, letter.to_bytes())
+
+
+def route_readings(gateway_id: str, topic: str, payload: bytes, registry: Registry,
+                   now: datetime) -> list[Record]:
+    """Forward the good readings of a gateway message; dead-letter the bad ones with reasons."""
+    body = _json_object(payload)
+    seq = body.get("seq")
+    if type(seq) is not int or seq < 0:
+        raise Rejected("'seq' must be a non-negative integer")
+    raw = body.get("readings")
+    if not isinstance(raw, list) or not raw:
+        raise Rejected("'readings' must be a non-empty list")
+    if len(raw) > MAX_READINGS:
+        raise Rejected(f"too many readings: {len(raw)} > {MAX_READINGS}")
+    extra = set(body) - {"seq", "readings"}
+    if extra:
+        raise Rejected(f"unknown fields: {sorted(extra)}")
+    if gateway_id not in registry.gateways:
+        raise Rejected(f"gateway {gateway_id!r} is not registered")
+    good: list[RawReading] = []
+    bad: list[tuple[int, Any, str]] = []
+    for index, item in enumerate(raw):
+        try:
+            good.append(check_reading(item, gateway_id, registry, now))
+        except Rejected as exc:
+            bad.append((index, item, str(exc)))
+    records: list[Record] = []
+    if good:
+        event = RawReadings(gateway_id=gateway_id, mqtt_topic=topic, received_at=now, seq=seq,
+                            readings=good)
+        records.append(Record(topics.READINGS_RAW, gateway_id, event.to_bytes()))
+    if bad:
+        reasons = "; ".join(f"readings[{i}]: {why}" for i, _, why in bad)
+        reason = f"{len(bad)} of {len(raw)} readings rejected (seq {seq}): {reasons}"
+        original = json.dumps({"seq": seq, "readings": [item for _, item, _ in bad]},
+                              ensure_ascii=False).encode()
+        records.append(dead_letter(reason, topic, original if good else payload, gateway_id))
+    return records
+
+
+def check_reading(item: Any, gateway_id: str, registry: Registry, now: datetime) -> RawReading:
+    """Validate one reading of ``gateway_id``; raise :class:`Rejected` with the reason."""
+    if not isinstance(item, dict):
+        raise Rejected(f"not an object but {type(item).__name__}")
+    value = item.get("value")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Rejected(f"'value' must be a number, got {type(value).__name__}")
+    if not isinstance(item.get("ts"), str):
+        raise Rejected("'ts' must be an RFC 3339 string with offset")
+    try:
+        reading = RawReading.model_validate(item)
+    except ValidationError as exc:
+        raise Rejected(_first_error(exc)) from None
+    if reading.kind not in KINDS:
+        raise Rejected(f"unknown kind {reading.kind!r}")
+    info = registry.sensor(reading.sensor)
+    if info is None:
+        raise Rejected(f"sensor {reading.sensor!r} is not registered")
+    if info.gateway_id != gateway_id:
+        raise Rejected(f"sensor {reading.sensor!r} is not registered to gateway {gateway_id!r}")
+    if info.kind != reading.kind:
+        raise Rejected(f"sensor {reading.sensor!r} measures {info.kind}, not {reading.kind}")
+    if reading.unit is not None and reading.unit != KINDS[reading.kind]:
+        raise Rejected(f"unit {reading.unit!r} is not {KINDS[reading.kind]!r} for {reading.kind}")
+    if reading.ts > now + MAX_FUTURE_SKEW:
+        raise Rejected(f"timestamp {reading.ts.isoformat()} is in the future")
+    if reading.ts < EARLIEST_TS:
+        raise Rejected(f"timestamp {reading.ts.isoformat()} is implausibly old")
+    return reading
+
+
+def _status_record(gateway_id: str, payload: bytes, now: datetime) -> Record:
+    if len(payload) > 64:
+        raise Rejected("status payload must be 'online' or 'offline'")
+    text = payload.decode("utf-8", errors="replace").strip().lower()
+    if text not in ("online", "offline"):
+        raise Rejected(f"status payload must be 'online' or 'offline', got {text[:20]!r}")
+    event = GatewayStatus(gateway_id=gateway_id, status=text, at=now)  # type: ignore[arg-type]
+    return Record(topics.GATEWAY_STATUS, gateway_id, event.to_bytes())
+
+
+def report_id(reporter_id: str, ts: datetime) -> str:
+    """Deterministic id of an MQTT report (reporter + time), so a redelivered report dedups."""
+    digest = hashlib.sha256(f"{reporter_id}|{ts.isoformat()}".encode()).hexdigest()
+    return f"mqtt-{digest[:24]}"
+
+
+def _report_record(reporter_id: str, payload: bytes) -> Record:
+    body = _json_object(payload)
+    extra = set(body) - {"kind", "region", "lat", "lon", "text", "ts"}
+    if extra:
+        raise Rejected(f"unknown fields: {sorted(extra)}")
+    if ("lat" in body) != ("lon" in body):
+        raise Rejected("'lat' and 'lon' go together")
+    if not body.get("region") and "lat" not in body:
+        raise Rejected("a report needs 'region' and/or 'lat'/'lon'")
+    if "ts" not in body:
+        raise Rejected("'ts' is required")
+    try:
+        probe = Report.model_validate({**body, "report_id": "-", "reporter_id": reporter_id,
+                                       "source": "mqtt"})
+    except ValidationError as exc:
+        raise Rejected(_first_error(exc)) from None
+    probe.report_id = report_id(reporter_id, probe.ts)
+    key = probe.region or reporter_id
+    return Record(topics.REPORTS_RAW, key, probe.to_bytes())
+
+
+def _reject_constant(name: str) -> float:
+    raise Rejected(f"{name} is not a number JSON allows")
+
+
+def _json_object(payload: bytes) -> dict[str, Any]:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise Rejected(f"payload too large: {len(payload)} bytes > {MAX_PAYLOAD_BYTES}")
+    try:
+        body = json.loads(payload, parse_constant=_reject_constant)
+    except Rejected:
+        raise
+    except RecursionError:
+        raise Rejected("JSON nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Rejected(f"not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise Rejected(f"payload must be a JSON object, got {type(body).__name__}")
+    return body
+
+
+def _check_id(value: str, what: str) -> str:
+    if not _ID.match(value):
+        raise Rejected(f"{what} {value[:80]!r} is not [A-Za-z0-9_.-]{{1,64}}")
+    return value
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "value"
+    return f"{where}: {err['msg']}"

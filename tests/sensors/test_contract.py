@@ -1,0 +1,182 @@
+"""The MQTT contract checks (pure): what is forwarded, what is dead-lettered and why."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from anlan import topics
+from anlan.events import DeadLetter, GatewayStatus, RawReadings, Report
+from anlan.registry import load_registry
+from anlan.settings import DEMO_DIR
+from sensors import contract
+from sensors.contract import route
+
+NOW = datetime(2026, 7, 20, 8, 0, tzinfo=timezone.utc)
+REGISTRY = load_registry(Path(DEMO_DIR) / "sensors.yaml")
+TOPIC = "anlan/v1/gw/gw-0002/readings"
+
+
+def reading(**over: object) -> dict[str, object]:
+    base: dict[str, object] = {"sensor": "rg-0201", "ts": "2026-07-20T15:55:00+08:00",
+                               "kind": "rain_mm", "value": 3.5}
+    base.update(over)
+    return base
+
+
+def message(*readings: dict[str, object], seq: int = 1) -> bytes:
+    return json.dumps({"seq": seq, "readings": list(readings)}).encode()
+
+
+def test_valid_message_is_one_raw_readings_event_keyed_by_gateway() -> None:
+    records = route(TOPIC, message(reading(), reading(sensor="rg-0202", unit="mm")),
+                    REGISTRY, NOW)
+    assert len(records) == 1
+    rec = records[0]
+    assert (rec.topic, rec.key) == (topics.READINGS_RAW, "gw-0002")
+    event = RawReadings.from_bytes(rec.value)
+    assert event.gateway_id == "gw-0002" and event.seq == 1 and event.mqtt_topic == TOPIC
+    assert [r.sensor for r in event.readings] == ["rg-0201", "rg-0202"]
+
+
+BAD_MESSAGES: list[tuple[str, bytes, str]] = [
+    ("bad json", b"{not json", "not valid JSON"),
+    ("not an object", b"[1, 2]", "JSON object"),
+    ("binary", b"\xff\xfe\x00garbage", "not valid JSON"),
+    ("huge", b"{" + b" " * (contract.MAX_PAYLOAD_BYTES + 1) + b"}", "too large"),
+    ("no seq", json.dumps({"readings": [reading()]}).encode(), "seq"),
+    ("string seq", json.dumps({"seq": "1", "readings": [reading()]}).encode(), "seq"),
+    ("bool seq", json.dumps({"seq": True, "readings": [reading()]}).encode(), "seq"),
+    ("empty readings", message(), "non-empty"),
+    ("extra field", json.dumps({"seq": 1, "readings": [reading()], "x": 1}).encode(),
+     "unknown fields"),
+    ("too many", message(*[reading()] * 1001), "too many"),
+    ("NaN", b'{"seq": 1, "readings": [{"sensor": "rg-0201", "ts": "2026-07-20T08:00:00Z",'
+            b' "kind": "rain_mm", "value": NaN}]}', "NaN"),
+    ("Infinity", b'{"seq": 1, "readings": [{"sensor": "rg-0201", "ts": "2026-07-20T08:00:00Z",'
+                 b' "kind": "rain_mm", "value": Infinity}]}', "Infinity"),
+    ("deep nesting", b"[" * 100_000 + b"]" * 100_000, ""),
+    ("string value", message(reading(value="3.5")), "number"),
+    ("bool value", message(reading(value=True)), "number"),
+    ("null value", message(reading(value=None)), "number"),
+    ("huge number", b'{"seq": 1, "readings": [{"sensor": "rg-0201", "ts": "2026-07-20T08:00:00Z",'
+     b' "kind": "rain_mm", "value": 1e400}]}', "finite"),
+    ("naive ts", message(reading(ts="2026-07-20T08:00:00")), "timezone"),
+    ("epoch ts", message(reading(ts=1_700_000_000)), "RFC 3339"),
+    ("garbage ts", message(reading(ts="yesterday")), "ts"),
+    ("future ts", message(reading(ts="2026-07-20T08:10:00Z")), "future"),
+    ("ancient ts", message(reading(ts="1970-01-01T00:00:00Z")), "implausibly old"),
+    ("unknown kind", message(reading(kind="radiation_sv")), "unknown kind"),
+    ("wrong kind", message(reading(kind="water_level_m")), "measures rain_mm"),
+    ("wrong unit", message(reading(unit="in")), "unit"),
+    ("foreign sensor", message(reading(sensor="rg-0101")), "not registered to gateway"),
+    ("unknown sensor", message(reading(sensor="zz-9999")), "not registered"),
+    ("extra reading field", message(reading(colour="red")), "colour"),
+    ("reading not object", message(42), "not an object"),  # type: ignore[arg-type]
+]
+
+
+@pytest.mark.parametrize(("name", "payload", "reason"), BAD_MESSAGES,
+                         ids=[b[0] for b in BAD_MESSAGES])
+def test_bad_messages_are_dead_lettered_with_reason(name: str, payload: bytes,
+                                                    reason: str) -> None:
+    records = route(TOPIC, payload, REGISTRY, NOW)
+    assert len(records) == 1, name
+    rec = records[0]
+    assert rec.topic == topics.DEADLETTER and rec.key == "gw-0002"
+    letter = DeadLetter.from_bytes(rec.value)
+    assert letter.stage == "bridge" and letter.source_topic == TOPIC
+    assert reason in letter.reason, letter.reason
+    if len(payload) <= contract.DEADLETTER_ORIGINAL_LIMIT:
+        assert letter.original == payload
+    else:
+        assert "truncated" in letter.reason
+
+
+def test_unregistered_gateway_and_bad_topics() -> None:
+    rec = route("anlan/v1/gw/gw-9999/readings", message(reading()), REGISTRY, NOW)[0]
+    assert "gateway 'gw-9999' is not registered" in DeadLetter.from_bytes(rec.value).reason
+    for topic in ("anlan/v1/gw/gw-0002/other", "anlan/v1/gw/a b/readings", "x/y",
+                  "anlan/v1/gw/" + "g" * 65 + "/readings"):
+        rec = route(topic, b"{}", REGISTRY, NOW)[0]
+        assert rec.topic == topics.DEADLETTER, topic
+
+
+def test_partly_bad_message_forwards_good_and_dead_letters_bad() -> None:
+    payload = message(reading(), reading(sensor="rg-0101"), reading(sensor="rg-0202"),
+                      reading(value="x"), seq=7)
+    records = route(TOPIC, payload, REGISTRY, NOW)
+    assert [r.topic for r in records] == [topics.READINGS_RAW, topics.DEADLETTER]
+    good = RawReadings.from_bytes(records[0].value)
+    assert [r.sensor for r in good.readings] == ["rg-0201", "rg-0202"]
+    letter = DeadLetter.from_bytes(records[1].value)
+    assert letter.reason.startswith("2 of 4 readings rejected (seq 7)")
+    assert "readings[1]" in letter.reason and "readings[3]" in letter.reason
+    original = json.loads(letter.original)
+    assert original["seq"] == 7 and [r["sensor"] for r in original["readings"]] == \
+        ["rg-0101", "rg-0201"]
+
+
+@pytest.mark.parametrize(("payload", "status"), [(b"online", "online"), (b"offline\n", "offline"),
+                                                 (b"ONLINE", "online")])
+def test_status(payload: bytes, status: str) -> None:
+    rec = route("anlan/v1/gw/gw-0001/status", payload, REGISTRY, NOW)[0]
+    assert (rec.topic, rec.key) == (topics.GATEWAY_STATUS, "gw-0001")
+    event = GatewayStatus.from_bytes(rec.value)
+    assert event.status == status and event.at == NOW
+
+
+@pytest.mark.parametrize("payload", [b"", b"maybe", b"x" * 1000, b'{"status": "online"}'])
+def test_bad_status(payload: bytes) -> None:
+    rec = route("anlan/v1/gw/gw-0001/status", payload, REGISTRY, NOW)[0]
+    assert rec.topic == topics.DEADLETTER
+    assert "status payload" in DeadLetter.from_bytes(rec.value).reason
+
+
+def test_report_gets_deterministic_id_and_region_key() -> None:
+    body = {"kind": "flooding", "region": "360121100002-G1", "text": "水漫过路面",
+            "ts": "2026-07-20T15:40:00+08:00"}
+    first = route("anlan/v1/reports/p-0007", json.dumps(body).encode(), REGISTRY, NOW)[0]
+    again = route("anlan/v1/reports/p-0007", json.dumps(body).encode(), REGISTRY, NOW)[0]
+    assert (first.topic, first.key) == (topics.REPORTS_RAW, "360121100002-G1")
+    report = Report.from_bytes(first.value)
+    assert report.report_id == Report.from_bytes(again.value).report_id
+    assert report.reporter_id == "p-0007" and report.source == "mqtt"
+    other = route("anlan/v1/reports/p-0008", json.dumps(body).encode(), REGISTRY, NOW)[0]
+    assert Report.from_bytes(other.value).report_id != report.report_id
+
+
+def test_report_with_lat_lon_only_is_keyed_by_reporter() -> None:
+    body = {"kind": "landslide", "lat": 28.7, "lon": 115.8, "ts": "2026-07-20T07:40:00Z"}
+    rec = route("anlan/v1/reports/p-1", json.dumps(body).encode(), REGISTRY, NOW)[0]
+    assert (rec.topic, rec.key) == (topics.REPORTS_RAW, "p-1")
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    ({"kind": "flooding", "ts": "2026-07-20T07:40:00Z"}, "region"),
+    ({"kind": "flooding", "region": "r", "lat": 1, "ts": "2026-07-20T07:40:00Z"}, "together"),
+    ({"kind": "flooding", "region": "r"}, "'ts'"),
+    ({"kind": "flooding", "region": "r", "lat": 99, "lon": 0, "ts": "2026-07-20T07:40:00Z"},
+     "lat"),
+    ({"kind": "", "region": "r", "ts": "2026-07-20T07:40:00Z"}, "kind"),
+    ({"kind": "x", "region": "r", "ts": "2026-07-20T07:40:00Z", "report_id": "forged"},
+     "unknown fields"),
+])
+def test_bad_reports(body: dict[str, object], reason: str) -> None:
+    rec = route("anlan/v1/reports/p-1", json.dumps(body).encode(), REGISTRY, NOW)[0]
+    assert rec.topic == topics.DEADLETTER
+    assert reason in DeadLetter.from_bytes(rec.value).reason
+
+
+def test_future_skew_is_tolerated() -> None:
+    ts = (NOW + timedelta(minutes=4)).isoformat()
+    assert route(TOPIC, message(reading(ts=ts)), REGISTRY, NOW)[0].topic == topics.READINGS_RAW
+
+
+def test_subscriptions_are_shared() -> None:
+    assert contract.subscriptions("g") == ["$share/g/anlan/v1/gw/+/readings",
+                                           "$share/g/anlan/v1/gw/+/status",
+                                           "$share/g/anlan/v1/reports/+"]
