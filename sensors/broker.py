@@ -1,0 +1,108 @@
+"""Run a Mosquitto with the deployment configuration of ``deploy/mosquitto/`` (tests, bench, trials).
+
+:func:`render_config` rewrites the paths and the port of the shipped ``mosquitto.conf`` for a
+scratch folder and keeps every other line, so what a test checks is the configuration that ships.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from anlan.errors import StartupError
+from anlan.stack.net import free_port, wait_port
+
+DEPLOY_DIR = Path(__file__).resolve().parent.parent / "deploy" / "mosquitto"
+
+
+def mosquitto_binary() -> str | None:
+    """The mosquitto executable, or None."""
+    found = shutil.which("mosquitto")
+    if found:
+        return found
+    return "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+
+
+def render_config(template: str, port: int, workdir: Path) -> str:
+    """The shipped configuration with listener, files and persistence moved into ``workdir``."""
+    replace = {
+        "listener": f"listener {port} 127.0.0.1",
+        "password_file": f"password_file {workdir / 'passwd'}",
+        "acl_file": f"acl_file {workdir / 'acl'}",
+        "persistence_location": f"persistence_location {workdir}/",
+    }
+    lines = []
+    for line in template.splitlines():
+        word = line.split(" ", 1)[0]
+        lines.append(replace.get(word, line) if not line.startswith("#") else line)
+    if os.geteuid() == 0:  # mosquitto started as root drops to user `mosquitto` otherwise
+        lines.append("user root")
+    else:
+        lines.append(f"user {getpass.getuser()}")
+    return "\n".join(lines) + "\n"
+
+
+def write_password_file(path: Path, users: dict[str, str]) -> None:
+    """Hash ``users`` (name → password) into a Mosquitto password file with mosquitto_passwd."""
+    tool = shutil.which("mosquitto_passwd")
+    if tool is None:
+        raise StartupError("mosquitto_passwd not found; install the mosquitto package")
+    path.write_text("")
+    path.chmod(0o600)
+    for user, password in users.items():
+        subprocess.run([tool, "-b", str(path), user, password], check=True,
+                       capture_output=True)
+
+
+class ConfiguredMosquitto:
+    """A Mosquitto child process on a free port using ``deploy/mosquitto`` (conf + ACL)."""
+
+    def __init__(self, workdir: Path, users: dict[str, str], port: int | None = None) -> None:
+        self.workdir = Path(workdir)
+        self.users = users
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "mosquitto.log"
+
+    def start(self) -> int:
+        """Write conf, ACL and password file; start the broker; return its port."""
+        binary = mosquitto_binary()
+        if binary is None:
+            raise StartupError("mosquitto not found; install the mosquitto package")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        conf = self.workdir / "mosquitto.conf"
+        conf.write_text(render_config((DEPLOY_DIR / "mosquitto.conf").read_text(), self.port,
+                                      self.workdir))
+        shutil.copy(DEPLOY_DIR / "acl", self.workdir / "acl")
+        (self.workdir / "acl").chmod(0o600)
+        write_password_file(self.workdir / "passwd", self.users)
+        with open(self.log_path, "ab") as out:
+            self.proc = subprocess.Popen([binary, "-c", str(conf)], stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        if not wait_port("127.0.0.1", self.port, 10):
+            self.stop()
+            raise StartupError(f"mosquitto did not start; see {self.log_path}")
+        return self.port
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    def __enter__(self) -> ConfiguredMosquitto:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

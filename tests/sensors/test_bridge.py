@@ -1,0 +1,169 @@
+"""The bridge as a real process between a real Mosquitto (deploy config) and Kafka (tansu)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+
+from anlan import topics
+from anlan.events import DeadLetter, GatewayStatus, RawReadings
+from anlan.settings import Settings
+from sensors.broker import ConfiguredMosquitto, mosquitto_binary
+from sensors.contract import readings_topic, status_topic
+from tests.sensors.support import BridgeProcess, connect_publisher, publish_all, read_topic_sync
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto is not installed"),
+]
+
+GATEWAYS = [f"gw-k{i:02d}" for i in range(5)]
+BRIDGE_USER, BRIDGE_PASSWORD = "anlan-bridge", "bridge-secret"
+
+
+def _registry_file(folder: Path) -> Path:
+    data = {"gateways": {gw: {"region": f"3601211000{i:02d}", "sensors": {
+        f"rg-{gw}-{j}": {"kind": "rain_mm"} for j in range(2)}}
+        for i, gw in enumerate(GATEWAYS)}}
+    path = folder / "sensors.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConfiguredMosquitto]:
+    users = {BRIDGE_USER: BRIDGE_PASSWORD, **{gw: f"pw-{gw}" for gw in GATEWAYS}}
+    with ConfiguredMosquitto(tmp_path_factory.mktemp("mosquitto"), users) as running:
+        yield running
+
+
+@pytest.fixture()
+def bridge_settings(make_settings: Callable[..., Settings], broker: ConfiguredMosquitto,
+                    tmp_path: Path) -> Settings:
+    return make_settings(mqtt_host="127.0.0.1", mqtt_port=broker.port,
+                         mqtt_username=BRIDGE_USER, mqtt_password=BRIDGE_PASSWORD,
+                         sensors_file=_registry_file(tmp_path), bridge_max_inflight=500)
+
+
+def _reading(gw: str, seq: int, ts: datetime) -> bytes:
+    return json.dumps({"seq": seq, "readings": [
+        {"sensor": f"rg-{gw}-{seq % 2}", "ts": ts.isoformat(), "kind": "rain_mm",
+         "value": round(seq * 0.1, 1)}]}).encode()
+
+
+def _keys(values: list[bytes]) -> set[tuple[str, int, str, str]]:
+    keys = set()
+    for value in values:
+        event = RawReadings.from_bytes(value)
+        keys |= {(event.gateway_id, event.seq, r.sensor, r.ts.isoformat())
+                 for r in event.readings}
+    return keys
+
+
+def test_every_reading_survives_two_sigkills(bridge_settings: Settings,
+                                             broker: ConfiguredMosquitto,
+                                             tmp_path: Path) -> None:
+    """5,000 QoS 1 readings; the bridge is SIGKILLed and restarted twice while they flow."""
+    per_gateway = 1000
+    start = datetime.now(timezone.utc) - timedelta(hours=2)
+    bridge = BridgeProcess(bridge_settings, tmp_path)
+    bridge.start()
+    publishers = {gw: connect_publisher("127.0.0.1", broker.port, f"pub-{gw}", gw, f"pw-{gw}")
+                  for gw in GATEWAYS}
+    progress = [0] * len(GATEWAYS)
+
+    def run(i: int, gw: str) -> None:
+        items = [(readings_topic(gw), _reading(gw, seq, start + timedelta(seconds=seq)))
+                 for seq in range(per_gateway)]
+        publish_all(publishers[gw], items, pace_s=0.004,
+                    on_progress=lambda n: progress.__setitem__(i, n))
+
+    threads = [threading.Thread(target=run, args=(i, gw)) for i, gw in enumerate(GATEWAYS)]
+    for t in threads:
+        t.start()
+    kills = 0
+    for fraction in (0.25, 0.6):
+        while sum(progress) < fraction * per_gateway * len(GATEWAYS):
+            time.sleep(0.02)
+        bridge.kill()
+        kills += 1
+        bridge.start(wait=False)
+    for t in threads:
+        t.join(120)
+    for client in publishers.values():
+        client.disconnect()
+        client.loop_stop()
+    expected = {(gw, seq, f"rg-{gw}-{seq % 2}", (start + timedelta(seconds=seq)).isoformat())
+                for gw in GATEWAYS for seq in range(per_gateway)}
+    try:
+        values = read_topic_sync(bridge_settings, topics.READINGS_RAW,
+                                 lambda vs: len(vs) >= len(expected) and
+                                 expected <= _keys(vs), timeout=120)
+    finally:
+        assert bridge.alive(), bridge.log()[-3000:]
+        bridge.stop()
+    got = _keys(values)
+    assert kills == 2
+    assert bridge.log().count("session present: True") == 2  # resumed its queue both times
+    assert not expected - got, f"{len(expected - got)} readings lost; log: {bridge.log()[-3000:]}"
+
+
+def _hostile(gw: str, i: int, now: datetime) -> bytes:
+    """1,000 bad payloads of ten families (each dead-lettered as a whole)."""
+    ok = {"sensor": f"rg-{gw}-0", "ts": now.isoformat(), "kind": "rain_mm", "value": 1.0}
+    family = i % 10
+    bad: list[bytes | dict[str, object]] = [
+        b"{not json " + str(i).encode(),
+        b"\xff\xfe" + bytes(range(256)) * 3,
+        b"[" * 50_000 + b"]" * 50_000,
+        b'{"seq": %d, "readings": [{"sensor": "rg-%s-0", "ts": "%s", "kind": "rain_mm",'
+        b' "value": NaN}]}' % (i, gw.encode(), now.isoformat().encode()),
+        b"x" * (300 * 1024 + i),
+        {"seq": i, "readings": [{**ok, "value": "lots"}]},
+        {"seq": i, "readings": [{**ok, "ts": (now + timedelta(days=1)).isoformat()}]},
+        {"seq": i, "readings": [{**ok, "sensor": "rg-gw-k04-0" if gw != "gw-k04"
+                                 else "rg-gw-k00-0"}]},
+        {"seq": i, "readings": [{**ok, "kind": "plutonium"}]},
+        {"seq": -i, "readings": "all of them"},
+    ][family]
+    return bad if isinstance(bad, bytes) else json.dumps(bad).encode()
+
+
+def test_hostile_payloads_are_all_dead_lettered(bridge_settings: Settings,
+                                                broker: ConfiguredMosquitto,
+                                                tmp_path: Path) -> None:
+    bridge = BridgeProcess(bridge_settings, tmp_path)
+    bridge.start()
+    gw = GATEWAYS[1]
+    client = connect_publisher("127.0.0.1", broker.port, f"hostile-{gw}", gw, f"pw-{gw}")
+    now = datetime.now(timezone.utc)
+    payloads = [_hostile(gw, i, now) for i in range(1000)]
+    try:
+        publish_all(client, [(readings_topic(gw), p) for p in payloads])
+        publish_all(client, [(status_topic(gw), b"offline"), (status_topic(gw), b"sideways")])
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    letters = [DeadLetter.from_bytes(v) for v in read_topic_sync(
+        bridge_settings, topics.DEADLETTER, lambda vs: len(vs) >= 1001, timeout=60)]
+    statuses = read_topic_sync(bridge_settings, topics.GATEWAY_STATUS, lambda vs: len(vs) >= 1,
+                               timeout=10)
+    alive = bridge.alive()
+    code = bridge.stop()
+    assert alive, bridge.log()[-3000:]
+    assert code == 0
+    assert len(letters) == 1001
+    assert all(letter.reason and letter.stage == "bridge" for letter in letters)
+    by_original = {letter.original for letter in letters}
+    assert all(p in by_original or len(p) > 64 * 1024 for p in payloads)
+    assert any("sideways" in letter.reason or "status" in letter.reason for letter in letters)
+    assert [GatewayStatus.from_bytes(s).status for s in statuses] == ["offline"]
+    raw = read_topic_sync(bridge_settings, topics.READINGS_RAW, lambda vs: False, timeout=1)
+    assert raw == []
