@@ -21,6 +21,9 @@ def bridge_main(argv: list[str]) -> int:
                                      description="Forward the gateways' MQTT topics to Kafka.")
     parser.add_argument("--client-id", help="MQTT client id (default ANLAN_MQTT_CLIENT_ID); "
                         "each bridge of a shared group needs its own")
+    parser.add_argument("--session-expiry", type=int, default=None, metavar="S",
+                        help="seconds the broker keeps the session (and queues) while the "
+                             "bridge is away (default 7 days)")
     args = parser.parse_args(argv)
     settings = load_settings()
     if not settings.kafka_bootstrap:
@@ -31,7 +34,8 @@ def bridge_main(argv: list[str]) -> int:
         raise StartupError(str(exc)) from exc
     from sensors.bridge import Bridge
 
-    bridge = Bridge(settings, registry, client_id=args.client_id)
+    options = {} if args.session_expiry is None else {"session_expiry_s": args.session_expiry}
+    bridge = Bridge(settings, registry, client_id=args.client_id, **options)
 
     async def main() -> None:
         stop = asyncio.Event()

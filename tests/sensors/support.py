@@ -49,7 +49,8 @@ class BridgeProcess:
     def start(self, wait: bool = True, timeout: float = 30) -> None:
         (self.ready_dir / "bridge").unlink(missing_ok=True)
         with open(self.log_path, "ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "anlan", "bridge"],
+            self.proc = subprocess.Popen([sys.executable, "-m", "anlan", "bridge",
+                                          "--session-expiry", "300"],
                                          env=self.env, stdout=out, stderr=subprocess.STDOUT)
         if wait:
             self.wait_ready(timeout)

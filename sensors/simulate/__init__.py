@@ -1,0 +1,1 @@
+"""The gateway simulator: pure series models and scenarios, and a thin MQTT publishing adapter."""
