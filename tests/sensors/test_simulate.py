@@ -1,0 +1,88 @@
+"""``anlan simulate`` end to end: simulator → Mosquitto → bridge → Kafka (real services)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from anlan import topics
+from anlan.events import GatewayStatus, RawReadings
+from anlan.settings import Settings
+from tests.sensors.support import BridgeProcess, bridge_env, read_topic_sync
+
+pytestmark = pytest.mark.integration
+
+
+def _simulate(settings: Settings, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = bridge_env(settings, tmp_path / "ready")
+    return subprocess.run([sys.executable, "-m", "anlan", "simulate", *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _readings(values: list[bytes]) -> list[tuple[str, str, float]]:
+    out = []
+    for value in values:
+        event = RawReadings.from_bytes(value)
+        out += [(event.gateway_id, r.sensor, r.value) for r in event.readings]
+    return out
+
+
+def test_drill_reaches_kafka_through_the_bridge(make_settings: Callable[..., Settings],
+                                                tmp_path: Path) -> None:
+    settings = make_settings()
+    bridge = BridgeProcess(settings, tmp_path)
+    bridge.start()
+    try:
+        done = _simulate(settings, tmp_path, "--scenario", "drill", "--wall-seconds", "1.5")
+        assert done.returncode == 0, done.stderr
+        assert "all acknowledged by the broker" in done.stderr
+        assert "[simulate] step 36/36" in done.stderr
+        values = read_topic_sync(settings, topics.READINGS_RAW,
+                                 lambda vs: len(_readings(vs)) >= 180, timeout=30)
+        statuses = read_topic_sync(settings, topics.GATEWAY_STATUS,
+                                   lambda vs: len(vs) >= 3, timeout=10)
+    finally:
+        bridge.stop()
+    readings = _readings(values)
+    assert len(readings) == 180
+    totals: dict[str, float] = defaultdict(float)
+    for _gw, sensor, value in readings:
+        totals[sensor] += value
+    assert totals["rg-0201"] > 100 and totals["rg-0202"] > 100
+    assert {GatewayStatus.from_bytes(v).gateway_id for v in statuses} == \
+        {"gw-0001", "gw-0002", "gw-0003"}
+
+
+def test_synthetic_gateways_with_written_registry(make_settings: Callable[..., Settings],
+                                                  tmp_path: Path) -> None:
+    registry = tmp_path / "sim-sensors.yaml"
+    settings = make_settings(sensors_file=registry)
+    dry = _simulate(settings, tmp_path, "--gateways", "6", "--sensors", "8",
+                    "--write-registry", str(registry), "--scenario", "gas_leak", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    expected = len(dry.stdout.splitlines())  # one gateway message per line
+    bridge = BridgeProcess(settings, tmp_path)
+    bridge.start()
+    try:
+        done = _simulate(settings, tmp_path, "--gateways", "6", "--sensors", "8",
+                         "--scenario", "gas_leak", "--wall-seconds", "2")
+        assert done.returncode == 0, done.stderr
+        values = read_topic_sync(settings, topics.READINGS_RAW,
+                                 lambda vs: len(vs) >= expected, timeout=30)
+        dead = read_topic_sync(settings, topics.DEADLETTER, lambda vs: False, timeout=1)
+    finally:
+        bridge.stop()
+    assert len(values) == expected and dead == []
+    assert {RawReadings.from_bytes(v).gateway_id for v in values} == \
+        {f"gw-sim-{i:04d}" for i in range(1, 7)}
+
+
+def test_unknown_scenario_is_a_clear_startup_error(settings: Settings, tmp_path: Path) -> None:
+    done = _simulate(settings, tmp_path, "--scenario", "meteor")
+    assert done.returncode == 2
+    assert "no scenario 'meteor'" in done.stderr and "drill" in done.stderr
