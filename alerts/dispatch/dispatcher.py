@@ -15,18 +15,18 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from anlan import topics
-from anlan.events import Alert, Delivery, Level, utcnow
+from anlan.events import Alert, Level, utcnow
 from anlan.settings import Settings
 
 from alerts import escalation
 from alerts.cap import build_cap, identifier_for, validate_cap
-from alerts.directory.model import Directory, Person
+from alerts.directory.model import Directory
 from alerts.directory.tree import RegionTree
 from alerts.dispatch import repository as repo
+from alerts.dispatch.messenger import Messenger
 from alerts.dispatch.publisher import Publisher
 from alerts.dispatch.repository import OPS, Claim
-from alerts.notify.sender import Attempt, Notifier, deliver
+from alerts.notify.sender import Notifier
 from alerts.recipients import resolve
 from alerts.templates import Renderer, alert_context, is_short
 
@@ -68,6 +68,7 @@ class Dispatcher:
         self.publisher = publisher
         self.options = options or DispatchOptions()
         self.renderer = Renderer()
+        self.messenger = Messenger(settings, pool, notifier, publisher)
         self.on_closed = on_closed  # (incident_id, reason) → awaitable: mobilization cancels
         self.set_directory(directory)
 
@@ -135,44 +136,18 @@ class Dispatcher:
         person = self.people.get(c.person_id)
         urls = list(self.settings.default_notify_urls) if c.person_id == OPS else (
             list(person.urls) if person else [])
-        if not urls:
-            async with self.pool.connection() as conn:
-                await repo.finish(conn, c, "skipped", None)
-            reason = "no Apprise URL for this person" if person else "person not in directory"
-            log.warning("alert %s: %s skipped: %s", alert.alert_id, c.person_id, reason)
-            await self.publisher.publish(topics.DELIVERIES, c.person_id, Delivery(
-                delivery_id=uuid.uuid4().hex, alert_id=alert.alert_id,
-                incident_id=alert.incident_id, recipient=c.person_id, channel="none",
-                attempt=0, outcome="skipped", error=reason))
-            return False
-        identifier = identifier_for(alert)
-        ctx = alert_context(alert, self.tree, identifier, self.settings.public_base_url,
-                            renotify=renotify, escalation=alert.tier)
+        ctx = alert_context(alert, self.tree, identifier_for(alert),
+                            self.settings.public_base_url, renotify=renotify,
+                            escalation=alert.tier)
         lang = person.lang if person else "zh-CN"
 
         def render(url: str) -> tuple[str, str]:
             msg = self.renderer.render("alert", ctx, lang, short=is_short(url))
             return msg.title, msg.body
 
-        async def on_attempt(attempt: Attempt) -> None:
-            async with self.pool.connection() as conn:
-                delivery_id = await repo.record_attempt(conn, alert, c, attempt)
-            await self._publish(alert, c, attempt, delivery_id)
-
-        result = await deliver(self.notifier, urls, render, self.settings.notify_retries,
-                               self.settings.notify_backoff_s, on_attempt)
-        async with self.pool.connection() as conn:
-            await repo.finish(conn, c, "sent" if result.ok else "failed", result.channel)
-        if not result.ok:
-            log.error("alert %s: could not reach %s on any of %d URL(s)", alert.alert_id,
-                      c.person_id, len(urls))
-        return result.ok
-
-    async def _publish(self, alert: Alert, c: Claim, attempt: Attempt, delivery_id: str) -> None:
-        await self.publisher.publish(topics.DELIVERIES, c.person_id, Delivery(
-            delivery_id=delivery_id, alert_id=alert.alert_id, incident_id=alert.incident_id,
-            recipient=c.person_id, channel=attempt.channel, attempt=attempt.attempt,
-            outcome=attempt.outcome, error=attempt.error, at=attempt.at))
+        missing = "no Apprise URL for this person" if person or c.person_id == OPS \
+            else "person not in directory"
+        return await self.messenger.send(c, alert.incident_id, urls, render, missing)
 
     # ------------------------------------------------------------------ acks
     async def close(self, incident_id: str, state: str, by: str) -> bool:
@@ -259,7 +234,3 @@ def _renotify_interval(alert: Alert, default: float | None) -> float | None:
         if isinstance(value, int | float) and value > 0:
             return float(value)
     return default if default is not None else alert.ack_timeout_s
-
-
-def person_label(person: Person | None, person_id: str) -> str:
-    return f"{person.name} ({person_id})" if person else person_id

@@ -102,14 +102,14 @@ async def stale_claims(conn: Conn, lease_s: float, owner: str, limit: int = 100
     return [Claim(*row) for row in await cur.fetchall()]
 
 
-async def record_attempt(conn: Conn, alert: Alert, c: Claim, attempt: Attempt) -> str:
+async def record_attempt(conn: Conn, incident_id: str, c: Claim, attempt: Attempt) -> str:
     """Store one attempt (and refresh the claim's lease); return its delivery id."""
     delivery_id = uuid.uuid4().hex
     await conn.execute(
         "INSERT INTO dispatch_attempts (delivery_id, alert_id, incident_id, person_id, round, "
         "channel, url_index, attempt, outcome, error, at) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (delivery_id, c.alert_id, alert.incident_id, c.person_id, c.round, attempt.channel,
+        (delivery_id, c.alert_id, incident_id, c.person_id, c.round, attempt.channel,
          attempt.url_index, attempt.attempt, attempt.outcome, attempt.error, attempt.at))
     await conn.execute(
         "UPDATE dispatch_notifications SET claimed_at = now() "

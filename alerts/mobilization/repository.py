@@ -1,0 +1,151 @@
+"""Mobilization state in PostgreSQL: tasks, assignments (offers), welfare checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from anlan.events import Task
+
+from alerts.mobilization.waves import Window
+
+Conn = AsyncConnection[Any]
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    task_id: str
+    incident_id: str | None
+    kind: str
+    state: str
+    region: str
+    title: str
+    quota: int
+    skills: list[str]
+    starts_at: datetime
+    deadline: datetime | None
+    wave: int
+    wave_s: float
+    next_wave_at: datetime | None
+    exercise: bool
+
+    @property
+    def window(self) -> Window:
+        return Window(self.starts_at, self.deadline or self.starts_at)
+
+
+_TASK_COLS = ("task_id, incident_id, kind, state, region, title, quota, skills, starts_at, "
+              "deadline, wave, wave_s, next_wave_at, exercise")
+
+
+async def insert_task(conn: Conn, task: Task, state: str, ends_at: datetime, wave_s: float,
+                      exercise: bool) -> bool:
+    """Store a new task; False when it is known already (a redelivered event)."""
+    cur = await conn.execute(
+        "INSERT INTO mob_tasks (task_id, incident_id, kind, state, region, title, quota, "
+        "skills, starts_at, deadline, wave_s, exercise, payload) "
+        "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (task_id) DO NOTHING",
+        (task.task_id, task.incident_id, task.kind, state, task.region, task.title, task.quota,
+         list(task.skills), task.ts, ends_at, wave_s, exercise,
+         Jsonb(task.model_dump(mode="json"))))
+    return cur.rowcount == 1
+
+
+async def get_task(conn: Conn, task_id: str, lock: bool = False) -> TaskRow | None:
+    cur = await conn.execute(f"SELECT {_TASK_COLS} FROM mob_tasks WHERE task_id = %s"
+                             + (" FOR UPDATE" if lock else ""), (task_id,))
+    row = await cur.fetchone()
+    return TaskRow(*row) if row else None
+
+
+async def set_task(conn: Conn, task_id: str, **fields: Any) -> None:
+    sets = ", ".join(f"{k} = %s" for k in fields)
+    await conn.execute(f"UPDATE mob_tasks SET {sets}, updated_at = now() WHERE task_id = %s",
+                       (*fields.values(), task_id))
+
+
+async def due_waves(conn: Conn, now: datetime, limit: int = 50) -> list[TaskRow]:
+    cur = await conn.execute(
+        f"SELECT {_TASK_COLS} FROM mob_tasks WHERE state = 'offered' AND next_wave_at <= %s "
+        "ORDER BY next_wave_at LIMIT %s FOR UPDATE SKIP LOCKED", (now, limit))
+    return [TaskRow(*r) for r in await cur.fetchall()]
+
+
+async def open_tasks_of(conn: Conn, incident_id: str) -> list[TaskRow]:
+    cur = await conn.execute(
+        f"SELECT {_TASK_COLS} FROM mob_tasks WHERE incident_id = %s AND state IN "
+        "('open', 'offered', 'accepted', 'checked_in') FOR UPDATE", (incident_id,))
+    return [TaskRow(*r) for r in await cur.fetchall()]
+
+
+async def assignments(conn: Conn, task_id: str) -> dict[str, str]:
+    cur = await conn.execute("SELECT person_id, state FROM mob_assignments WHERE task_id = %s",
+                             (task_id,))
+    return {pid: state for pid, state in await cur.fetchall()}
+
+
+async def add_assignment(conn: Conn, task: TaskRow, person_id: str, wave: int,
+                         state: str = "offered") -> bool:
+    w = task.window
+    cur = await conn.execute(
+        "INSERT INTO mob_assignments (task_id, person_id, wave, state, starts_at, ends_at) "
+        "VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+        (task.task_id, person_id, wave, state, w.start, w.end))
+    return cur.rowcount == 1
+
+
+async def set_assignment(conn: Conn, task_id: str, person_id: str, state: str,
+                         only_from: tuple[str, ...] | None = None) -> bool:
+    query = ("UPDATE mob_assignments SET state = %s, updated_at = now() "
+             "WHERE task_id = %s AND person_id = %s")
+    params: tuple[Any, ...] = (state, task_id, person_id)
+    if only_from:
+        query += " AND state = ANY(%s)"
+        params += (list(only_from),)
+    cur = await conn.execute(query, params)
+    return cur.rowcount == 1
+
+
+async def commitments(conn: Conn, exclude_task: str | None = None
+                      ) -> dict[str, list[Window]]:
+    """Accepted (or checked-in) assignments per person: their busy windows."""
+    cur = await conn.execute(
+        "SELECT a.person_id, a.starts_at, a.ends_at FROM mob_assignments a "
+        "JOIN mob_tasks t ON t.task_id = a.task_id WHERE a.state IN ('accepted', 'checked_in') "
+        "AND t.state NOT IN ('cancelled', 'completed', 'expired') AND a.task_id <> %s",
+        (exclude_task or "",))
+    out: dict[str, list[Window]] = {}
+    for pid, start, end in await cur.fetchall():
+        out.setdefault(pid, []).append(Window(start, end))
+    return out
+
+
+async def lock_person(conn: Conn, person_id: str) -> None:
+    """Serialise accepts of one person across tasks (no two overlapping acceptances)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ("mob:" + person_id,))
+
+
+async def insert_welfare(conn: Conn, task: Task) -> bool:
+    cur = await conn.execute(
+        "INSERT INTO mob_welfare (task_id, incident_id, resident_id, grid, responsible) "
+        "VALUES (%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+        (task.task_id, task.incident_id, task.detail["resident_id"], task.region,
+         task.detail["assignee"]))
+    return cur.rowcount == 1
+
+
+async def set_welfare(conn: Conn, task_id: str, state: str) -> None:
+    await conn.execute(
+        "UPDATE mob_welfare SET state = %s, checked_at = CASE WHEN %s = 'checked' THEN now() "
+        "ELSE checked_at END WHERE task_id = %s AND state = 'open'", (state, state, task_id))
+
+
+async def welfare_status(conn: Conn, incident_id: str) -> dict[str, str]:
+    """resident id → open / checked / cancelled, for an incident."""
+    cur = await conn.execute("SELECT resident_id, state FROM mob_welfare WHERE incident_id = %s",
+                             (incident_id,))
+    return {rid: state for rid, state in await cur.fetchall()}

@@ -1,0 +1,41 @@
+"""Welfare checks (pure): one task per vulnerable resident in the affected grids, assigned to
+the resident's responsible grid worker."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from anlan.events import Task
+
+from alerts.directory.model import Directory, VulnerableResident
+from alerts.directory.tree import RegionTree
+
+
+def residents_in(directory: Directory, tree: RegionTree, region: str) -> list[VulnerableResident]:
+    grids = set(tree.grids(region))
+    return [r for r in directory.vulnerable if r.grid in grids]
+
+
+def welfare_task_id(parent_id: str, resident_id: str) -> str:
+    return f"{parent_id}:wc:{resident_id}"
+
+
+def welfare_tasks(directory: Directory, tree: RegionTree, parent: Task, now: datetime
+                  ) -> list[Task]:
+    """The welfare-check tasks of ``parent`` (an evacuation or a region-wide welfare check);
+    ids are derived from the parent and resident so a replay creates nothing new."""
+    only = parent.detail.get("resident_id")
+    out = []
+    for r in residents_in(directory, tree, parent.region):
+        if only and r.id != only:
+            continue
+        out.append(Task(
+            task_id=welfare_task_id(parent.task_id, r.id) if not only else parent.task_id,
+            incident_id=parent.incident_id, kind="welfare_check", state="offered",
+            region=r.grid, title=f"走访核查 {r.name}（{r.address}）", quota=1,
+            deadline=parent.deadline, ts=now,
+            detail={"parent": parent.task_id, "resident_id": r.id, "resident_name": r.name,
+                    "category": r.category, "address": r.address, "needs": r.needs,
+                    "contact": r.contact, "assignee": r.responsible,
+                    "exercise": bool(parent.detail.get("exercise", False))}))
+    return out
