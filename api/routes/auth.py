@@ -1,0 +1,117 @@
+"""Login, the current user, API tokens and user administration."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, status
+from pydantic import BaseModel, Field
+
+from store import auth as auth_repo
+
+from api import accounts
+from api.deps import AdminUser, CurrentUser, DbConn, State, User
+from api.scope import ROLES
+from api.security import sign_token, verify_password
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+users_router = APIRouter(prefix="/users", tags=["auth"])
+
+
+class Login(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class LoginResult(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    user: User
+
+
+class TokenRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=100, description="what the token is for")
+
+
+class NewToken(BaseModel):
+    id: int
+    name: str
+    token: str = Field(description="shown once; store it now")
+    created_at: datetime
+
+
+class TokenInfo(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewUser(BaseModel):
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=8, max_length=256)
+    role: str = Field(pattern="^(" + "|".join(ROLES) + ")$")
+    region: str = Field(min_length=6, max_length=32, pattern=r"^\d{6}(\d{3}){0,2}(-G\d+)?$")
+    display_name: str = Field("", max_length=100)
+    person_id: str | None = Field(None, max_length=64)
+
+
+@router.post("/login", response_model=LoginResult)
+def login(body: Login, state: State, conn: DbConn) -> LoginResult:
+    """Exchange a username and password for a signed login token."""
+    row = auth_repo.get_user(conn, body.username)
+    if row is None or not row["active"] or not verify_password(body.password,
+                                                               row["password_hash"]):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
+    ttl = state.options.token_ttl_s
+    token = sign_token(row["username"], state.settings.api_secret, now=time.time(), ttl_s=ttl)
+    user = User(username=row["username"], display_name=row["display_name"], role=row["role"],
+                region=row["region"], person_id=row["person_id"])
+    return LoginResult(access_token=token, expires_in=int(ttl), user=user)
+
+
+@router.get("/me", response_model=User)
+def me(user: CurrentUser) -> User:
+    """The caller."""
+    return user
+
+
+@router.post("/tokens", response_model=NewToken, status_code=status.HTTP_201_CREATED)
+def create_token(body: TokenRequest, user: CurrentUser, conn: DbConn) -> NewToken:
+    """Issue an API token acting as the caller (for integrations)."""
+    token, row = accounts.issue_api_token(conn, user.username, body.name)
+    return NewToken(id=row["id"], name=row["name"], token=token, created_at=row["created_at"])
+
+
+@router.get("/tokens", response_model=list[TokenInfo])
+def list_tokens(user: CurrentUser, conn: DbConn) -> list[TokenInfo]:
+    return [TokenInfo(**r) for r in auth_repo.list_tokens(conn, user.username)]
+
+
+@router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_token(token_id: Annotated[int, Path(ge=1)], user: CurrentUser, conn: DbConn) -> None:
+    if not auth_repo.revoke_token(conn, token_id, user.username):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such live token")
+
+
+@users_router.get("", response_model=list[User])
+def list_users(user: AdminUser, conn: DbConn) -> list[User]:
+    """Users in the administrator's subtree."""
+    return [User(**{k: r[k] for k in User.model_fields}) for r in
+            auth_repo.list_users(conn, user.region)]
+
+
+@users_router.post("", response_model=User, status_code=status.HTTP_201_CREATED)
+def create_user(body: NewUser, user: AdminUser, conn: DbConn) -> User:
+    """Create a user inside the administrator's subtree."""
+    user.check_region(body.region)
+    try:
+        row = accounts.create_user(conn, body.username, body.password, body.role, body.region,
+                                   display_name=body.display_name, person_id=body.person_id)
+    except auth_repo.UserExists as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"user {body.username} exists") from exc
+    return User(**{k: row[k] for k in User.model_fields})

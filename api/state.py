@@ -1,0 +1,34 @@
+"""The per-process state of the API app (built in the lifespan, kept on ``app.state.anlan``)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from psycopg_pool import ConnectionPool
+
+from anlan.settings import Settings
+
+from api.metrics import ApiMetrics
+from api.options import ApiOptions
+from api.ratelimit import RateLimiter
+from api.stream import StreamHub
+
+
+@dataclass
+class AppState:
+    """Everything a request may need: settings, the DB pool, the producer, the stream hub."""
+
+    settings: Settings
+    options: ApiOptions
+    metrics: ApiMetrics
+    hub: StreamHub
+    limiter: RateLimiter  # per client (address + reporter id)
+    host_limiter: RateLimiter  # per address (a whole village may share one)
+    pool: ConnectionPool[Any] | None = None
+    producer: AIOKafkaProducer | None = None
+    stream_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    stream_task: asyncio.Task[None] | None = None
+    loop: asyncio.AbstractEventLoop | None = None

@@ -1,0 +1,123 @@
+"""Fixtures for API tests: the real app served by uvicorn on a free port, real DB and Kafka."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+
+from anlan.settings import Settings
+from anlan.stack.net import free_port
+
+from api import accounts
+from api.main import create_app
+from api.options import ApiOptions
+
+PASSWORD = "correct-horse-9"
+# username → (role, region): county admin, two township officers, a township viewer
+USERS = {
+    "admin": ("admin", "360121"),
+    "cg_officer": ("duty_officer", "360121100"),  # 城关镇
+    "hk_officer": ("duty_officer", "360121101"),  # 河口镇
+    "cg_viewer": ("viewer", "360121100"),
+}
+
+
+class Server:
+    """uvicorn serving the app in a background thread."""
+
+    def __init__(self, settings: Settings, options: ApiOptions) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(settings, options)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="api-test", daemon=True)
+
+    def start(self) -> Server:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("API server did not start")
+            time.sleep(0.02)
+        state = self.app.state.anlan
+        while not state.stream_ready.is_set():  # live stream consuming from the end
+            if time.monotonic() > deadline:
+                raise RuntimeError("API stream consumer did not get its partitions")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def api_settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings(api_secret="test-secret-" + uuid.uuid4().hex)
+
+
+@pytest.fixture(scope="session")
+def seeded_db(api_settings: Settings) -> str:
+    """The session database with the demo directory and the test users."""
+    from alerts.directory import db as directory_db
+    from alerts.directory import read_file
+
+    with psycopg.connect(api_settings.database_url, autocommit=True) as conn:
+        directory_db.save(conn, read_file(api_settings.directory_file), "tests")
+        for name, (role, region) in USERS.items():
+            accounts.create_user(conn, name, PASSWORD, role, region, display_name=name,
+                                 replace=True)
+    return api_settings.database_url
+
+
+@pytest.fixture(scope="session")
+def api_server(api_settings: Settings, seeded_db: str) -> Iterator[Server]:
+    server = Server(api_settings, ApiOptions(report_per_minute=60, report_burst=3)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def tokens(api_server: Server) -> dict[str, str]:
+    """A login token per test user."""
+    out = {}
+    with httpx.Client(base_url=api_server.base_url) as client:
+        for name in USERS:
+            resp = client.post("/api/v1/auth/login", json={"username": name,
+                                                          "password": PASSWORD})
+            resp.raise_for_status()
+            out[name] = resp.json()["access_token"]
+    return out
+
+
+@pytest.fixture
+def client(api_server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api_server.base_url, timeout=15) as c:
+        yield c
+
+
+@pytest.fixture
+def as_user(client: httpx.Client, tokens: dict[str, str]) -> Callable[[str], httpx.Client]:
+    """``as_user("cg_officer").get(...)``: requests with that user's token."""
+
+    def pick(name: str) -> httpx.Client:
+        client.headers["Authorization"] = f"Bearer {tokens[name]}"
+        return client
+
+    return pick
+
+
+@pytest.fixture
+def db(api_settings: Settings, seeded_db: str) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(api_settings.database_url, autocommit=True) as conn:
+        yield conn

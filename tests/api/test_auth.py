@@ -1,0 +1,89 @@
+"""Auth over real HTTP: login, tokens, API tokens, roles, user administration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from tests.api.conftest import PASSWORD
+
+pytestmark = pytest.mark.integration
+
+
+def test_login_and_me(client: httpx.Client) -> None:
+    resp = client.post("/api/v1/auth/login", json={"username": "cg_officer", "password": PASSWORD})
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["user"] == {"username": "cg_officer", "display_name": "cg_officer",
+                            "role": "duty_officer", "region": "360121100", "person_id": None}
+    me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200 and me.json()["region"] == "360121100"
+
+
+@pytest.mark.parametrize("username,password", [("cg_officer", "wrong-password"),
+                                               ("nobody", PASSWORD)])
+def test_login_rejects_bad_credentials(client: httpx.Client, username: str,
+                                       password: str) -> None:
+    resp = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert resp.status_code == 401
+
+
+def test_login_validation_names_fields(client: httpx.Client) -> None:
+    resp = client.post("/api/v1/auth/login", json={"username": ""})
+    assert resp.status_code == 422
+    fields = {tuple(e["loc"]) for e in resp.json()["detail"]}
+    assert ("body", "username") in fields and ("body", "password") in fields
+
+
+@pytest.mark.parametrize("header", [None, "Bearer garbage", "Bearer a.b",
+                                    "Bearer anl_not-a-real-token"])
+def test_protected_routes_need_a_valid_token(client: httpx.Client, header: str | None) -> None:
+    headers = {"Authorization": header} if header else {}
+    resp = client.get("/api/v1/auth/me", headers=headers)
+    assert resp.status_code == 401
+    assert resp.headers["www-authenticate"] == "Bearer"
+
+
+def test_forged_token_is_rejected(client: httpx.Client, tokens: dict[str, str]) -> None:
+    payload, _, sig = tokens["cg_viewer"].partition(".")
+    forged = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1] + "." + sig
+    resp = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {forged}"})
+    assert resp.status_code == 401
+
+
+def test_api_token_lifecycle(as_user: Callable[[str], httpx.Client]) -> None:
+    c = as_user("cg_officer")
+    created = c.post("/api/v1/auth/tokens", json={"name": "river gauge integration"})
+    assert created.status_code == 201
+    token, token_id = created.json()["token"], created.json()["id"]
+    assert token.startswith("anl_")
+    me = c.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.json()["username"] == "cg_officer"
+    listed = c.get("/api/v1/auth/tokens").json()
+    assert any(t["id"] == token_id and t["last_used_at"] for t in listed)
+    assert all("token" not in t for t in listed)
+    assert c.delete(f"/api/v1/auth/tokens/{token_id}").status_code == 204
+    again = c.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert again.status_code == 401
+
+
+def test_admin_creates_users_only_in_own_subtree(as_user: Callable[[str], httpx.Client]) -> None:
+    c = as_user("admin")
+    ok = c.post("/api/v1/users", json={"username": "qd_leader", "password": "a-long-password",
+                                       "role": "leader", "region": "360121100002"})
+    assert ok.status_code == 201, ok.text
+    dup = c.post("/api/v1/users", json={"username": "qd_leader", "password": "a-long-password",
+                                        "role": "leader", "region": "360121100002"})
+    assert dup.status_code == 409
+    outside = c.post("/api/v1/users", json={"username": "far", "password": "a-long-password",
+                                            "role": "leader", "region": "440305"})
+    assert outside.status_code == 403
+    bad = c.post("/api/v1/users", json={"username": "x y", "password": "short", "role": "king",
+                                        "region": "12"})
+    assert bad.status_code == 422
+    assert {e["loc"][-1] for e in bad.json()["detail"]} == {"username", "password", "role",
+                                                            "region"}
+    assert "qd_leader" in {u["username"] for u in c.get("/api/v1/users").json()}
+    assert as_user("cg_officer").get("/api/v1/users").status_code == 403
