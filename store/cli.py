@@ -1,0 +1,70 @@
+"""``anlan db …`` and ``anlan sink``: thin command-line adapters over the store."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+from anlan.settings import load_settings
+from anlan.stack.database import ensure_database
+
+
+def db_main(argv: list[str]) -> int:
+    """``anlan db migrate [--url URL] [--plain|--timescale]``: apply pending migrations."""
+    parser = argparse.ArgumentParser(prog="anlan db", description="database commands")
+    sub = parser.add_subparsers(dest="command", required=True)
+    mig = sub.add_parser("migrate", help="apply pending schema migrations (idempotent)")
+    mig.add_argument("--url", help="database URL (default: ANLAN_DATABASE_URL)")
+    flavour = mig.add_mutually_exclusive_group()
+    flavour.add_argument("--plain", action="store_true",
+                         help="on a fresh database: do not use TimescaleDB even if available")
+    flavour.add_argument("--timescale", action="store_true",
+                         help="on a fresh database: require TimescaleDB (fails without it)")
+    args = parser.parse_args(argv)
+
+    from store.migrate import flavour_of, migrate
+
+    settings = load_settings()
+    url = ensure_database(args.url or settings.database_url)
+    force = False if args.plain else (True if args.timescale else None)
+    applied = migrate(url, timescale=force)
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        used = flavour_of(conn)
+    if args.timescale and used != "timescale":
+        print("TimescaleDB was requested but the database is plain PostgreSQL")
+        return 1
+    for name in applied:
+        print(f"applied {name}")
+    print(f"schema up to date ({used}; {len(applied)} applied)")
+    return 0
+
+
+def sink_main(argv: list[str]) -> int:
+    """``anlan sink``: write every topic to PostgreSQL until interrupted."""
+    parser = argparse.ArgumentParser(prog="anlan sink",
+                                     description="write the Kafka topics to PostgreSQL")
+    parser.add_argument("--group", default="anlan-sink", help="Kafka consumer group id")
+    parser.add_argument("--retention-days", type=float, default=365.0,
+                        help="delete readings older than this (plain PostgreSQL); 0 keeps all")
+    parser.add_argument("--no-migrate", action="store_true", help="do not migrate at start")
+    args = parser.parse_args(argv)
+
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    url = ensure_database(settings.database_url)
+    if not args.no_migrate:
+        from store.migrate import migrate
+
+        migrate(url)
+    from store.sink.runner import SinkOptions, run_sink
+
+    options = SinkOptions(group_id=args.group, retention_days=args.retention_days)
+    try:
+        asyncio.run(run_sink(settings, options))
+    except KeyboardInterrupt:
+        pass
+    return 0
