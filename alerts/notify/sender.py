@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -99,6 +100,7 @@ class AppriseNotifier:
     """Sends with a fresh Apprise instance per call, in a bounded thread pool."""
 
     def __init__(self, executor: ThreadPoolExecutor | None = None, max_workers: int = 64) -> None:
+        preload_apprise()
         self._own = executor is None
         self.executor = executor or ThreadPoolExecutor(max_workers, "apprise")
 
@@ -109,6 +111,16 @@ class AppriseNotifier:
     async def send(self, url: str, title: str, body: str) -> Outcome:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, _send_sync, url, title, body)
+
+
+def preload_apprise() -> None:
+    """Load Apprise's plugin modules once, hiding the deprecation warning its e-mail plugin
+    triggers on Python 3.11 (``imghdr``); later imports are cached. Call from the main thread."""
+    from apprise.manager_plugins import NotificationManager
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        NotificationManager().load_modules()
 
 
 def _send_sync(url: str, title: str, body: str) -> Outcome:
@@ -133,6 +145,7 @@ def register_log_scheme(logger: logging.Logger) -> None:
     from apprise.decorators import notify
     from apprise.manager_plugins import NotificationManager
 
+    preload_apprise()
     if "log" in NotificationManager().schemas():
         return
 

@@ -1,0 +1,58 @@
+"""Fixtures for the alerts tests: real receivers, a connection pool, a Kafka publisher."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from anlan.kafka import make_producer
+from anlan.settings import Settings
+
+from alerts.dispatch.publisher import KafkaPublisher
+from tests.alerts.receivers import HttpReceiver, SmtpReceiver
+
+
+@pytest.fixture
+def http() -> Iterator[HttpReceiver]:
+    r = HttpReceiver().start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def failing_http() -> Iterator[HttpReceiver]:
+    r = HttpReceiver(status=500).start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    r = SmtpReceiver().start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[AsyncConnectionPool]:
+    p = AsyncConnectionPool(database_url, min_size=1, max_size=8, open=False)
+    await p.open(wait=True, timeout=20)
+    # timers are global to the database: quiet those earlier tests left running
+    async with p.connection() as conn:
+        await conn.execute("UPDATE dispatch_watch SET state = 'resolved' WHERE state <> "
+                           "'resolved'")
+        await conn.execute("UPDATE dispatch_notifications SET state = 'failed' "
+                           "WHERE state = 'sending'")
+        await conn.execute("UPDATE mob_tasks SET next_wave_at = NULL")
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def publisher(settings: Settings) -> AsyncIterator[KafkaPublisher]:
+    producer = make_producer(settings)
+    await producer.start()
+    yield KafkaPublisher(settings, producer)
+    await producer.stop()
