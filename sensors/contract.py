@@ -23,7 +23,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from anlan import topics
-from anlan.events import DeadLetter, GatewayStatus, RawReading, RawReadings, Report
+from anlan.events import (
+    DeadLetter,
+    GatewayMessage,
+    GatewayStatus,
+    RawReading,
+    RawReadings,
+    Report,
+)
 from anlan.registry import KINDS, Registry
 
 PREFIX = "anlan/v1"
@@ -105,6 +112,29 @@ def dead_letter(reason: str, topic: str, payload: bytes, key: str | None) -> Rec
 def route_readings(gateway_id: str, topic: str, payload: bytes, registry: Registry,
                    now: datetime) -> list[Record]:
     """Forward the good readings of a gateway message; dead-letter the bad ones with reasons."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise Rejected(f"payload too large: {len(payload)} bytes > {MAX_PAYLOAD_BYTES}")
+    try:  # fast path: well-formed messages validate in one strict pass of pydantic-core
+        message = GatewayMessage.model_validate_json(payload, strict=True)
+    except ValidationError:
+        return _route_readings_slow(gateway_id, topic, payload, registry, now)
+    if gateway_id not in registry.gateways:
+        raise Rejected(f"gateway {gateway_id!r} is not registered")
+    good: list[RawReading] = []
+    bad: list[tuple[int, Any, str]] = []
+    latest = now + MAX_FUTURE_SKEW
+    for index, reading in enumerate(message.readings):
+        try:
+            good.append(_check_meaning(reading, gateway_id, registry, latest))
+        except Rejected as exc:
+            bad.append((index, reading.model_dump(mode="json", exclude_none=True), str(exc)))
+    return _records(gateway_id, topic, payload, message.seq, len(message.readings), good, bad,
+                    now)
+
+
+def _route_readings_slow(gateway_id: str, topic: str, payload: bytes, registry: Registry,
+                         now: datetime) -> list[Record]:
+    """Reading by reading, so each bad one gets its own reason and the good ones still pass."""
     body = _json_object(payload)
     seq = body.get("seq")
     if type(seq) is not int or seq < 0:
@@ -126,6 +156,12 @@ def route_readings(gateway_id: str, topic: str, payload: bytes, registry: Regist
             good.append(check_reading(item, gateway_id, registry, now))
         except Rejected as exc:
             bad.append((index, item, str(exc)))
+    return _records(gateway_id, topic, payload, seq, len(raw), good, bad, now)
+
+
+def _records(gateway_id: str, topic: str, payload: bytes, seq: int, count: int,
+             good: list[RawReading], bad: list[tuple[int, Any, str]],
+             now: datetime) -> list[Record]:
     records: list[Record] = []
     if good:
         event = RawReadings(gateway_id=gateway_id, mqtt_topic=topic, received_at=now, seq=seq,
@@ -133,7 +169,7 @@ def route_readings(gateway_id: str, topic: str, payload: bytes, registry: Regist
         records.append(Record(topics.READINGS_RAW, gateway_id, event.to_bytes()))
     if bad:
         reasons = "; ".join(f"readings[{i}]: {why}" for i, _, why in bad)
-        reason = f"{len(bad)} of {len(raw)} readings rejected (seq {seq}): {reasons}"
+        reason = f"{len(bad)} of {count} readings rejected (seq {seq}): {reasons}"
         original = json.dumps({"seq": seq, "readings": [item for _, item, _ in bad]},
                               ensure_ascii=False).encode()
         records.append(dead_letter(reason, topic, original if good else payload, gateway_id))
@@ -153,6 +189,12 @@ def check_reading(item: Any, gateway_id: str, registry: Registry, now: datetime)
         reading = RawReading.model_validate(item)
     except ValidationError as exc:
         raise Rejected(_first_error(exc)) from None
+    return _check_meaning(reading, gateway_id, registry, now + MAX_FUTURE_SKEW)
+
+
+def _check_meaning(reading: RawReading, gateway_id: str, registry: Registry,
+                   latest: datetime) -> RawReading:
+    """Kind, ownership, unit and time checks of a well-formed reading."""
     if reading.kind not in KINDS:
         raise Rejected(f"unknown kind {reading.kind!r}")
     info = registry.sensor(reading.sensor)
@@ -164,7 +206,7 @@ def check_reading(item: Any, gateway_id: str, registry: Registry, now: datetime)
         raise Rejected(f"sensor {reading.sensor!r} measures {info.kind}, not {reading.kind}")
     if reading.unit is not None and reading.unit != KINDS[reading.kind]:
         raise Rejected(f"unit {reading.unit!r} is not {KINDS[reading.kind]!r} for {reading.kind}")
-    if reading.ts > now + MAX_FUTURE_SKEW:
+    if reading.ts > latest:
         raise Rejected(f"timestamp {reading.ts.isoformat()} is in the future")
     if reading.ts < EARLIEST_TS:
         raise Rejected(f"timestamp {reading.ts.isoformat()} is implausibly old")

@@ -180,3 +180,14 @@ def test_subscriptions_are_shared() -> None:
     assert contract.subscriptions("g") == ["$share/g/anlan/v1/gw/+/readings",
                                            "$share/g/anlan/v1/gw/+/status",
                                            "$share/g/anlan/v1/reports/+"]
+
+
+def test_partly_foreign_well_formed_message() -> None:
+    payload = message(reading(), reading(sensor="rg-0101", unit="mm"), seq=9)
+    records = route(TOPIC, payload, REGISTRY, NOW)
+    assert [r.topic for r in records] == [topics.READINGS_RAW, topics.DEADLETTER]
+    letter = DeadLetter.from_bytes(records[1].value)
+    assert letter.reason.startswith("1 of 2 readings rejected (seq 9): readings[1]: sensor")
+    original = json.loads(letter.original)
+    assert original["readings"][0]["sensor"] == "rg-0101"
+    assert original["readings"][0]["unit"] == "mm"
