@@ -45,7 +45,8 @@ async def pool(database_url: str) -> AsyncIterator[AsyncConnectionPool]:
                            "'resolved'")
         await conn.execute("UPDATE dispatch_notifications SET state = 'failed' "
                            "WHERE state = 'sending'")
-        await conn.execute("UPDATE mob_tasks SET next_wave_at = NULL")
+        await conn.execute("UPDATE mob_tasks SET next_wave_at = NULL, state = 'expired' "
+                           "WHERE state IN ('open', 'offered', 'accepted')")
     yield p
     await p.close()
 
