@@ -45,7 +45,8 @@ def test_drill_reaches_kafka_through_the_bridge(make_settings: Callable[..., Set
         values = read_topic_sync(settings, topics.READINGS_RAW,
                                  lambda vs: len(_readings(vs)) >= 180, timeout=30)
         statuses = read_topic_sync(settings, topics.GATEWAY_STATUS,
-                                   lambda vs: len(vs) >= 3, timeout=10)
+                                   lambda vs: {GatewayStatus.from_bytes(v).gateway_id for v in vs} >=
+                                   {"gw-0001", "gw-0002", "gw-0003"}, timeout=10)
     finally:
         bridge.stop()
     readings = _readings(values)
@@ -54,7 +55,8 @@ def test_drill_reaches_kafka_through_the_bridge(make_settings: Callable[..., Set
     for _gw, sensor, value in readings:
         totals[sensor] += value
     assert totals["rg-0201"] > 100 and totals["rg-0202"] > 100
-    assert {GatewayStatus.from_bytes(v).gateway_id for v in statuses} == \
+    # (Mosquitto also hands a new shared subscription the retained statuses of earlier runs)
+    assert {GatewayStatus.from_bytes(v).gateway_id for v in statuses} >= \
         {"gw-0001", "gw-0002", "gw-0003"}
 
 
