@@ -89,7 +89,9 @@ class DispatchService:
         producer = make_producer(self.settings)
         consumer = make_consumer(self.settings, topics.ALERTS, topics.TASKS, topics.COMMANDS,
                                  topics.INCIDENTS, group_id=self.settings.topic_prefix
-                                 + self.options.group_id)
+                                 + self.options.group_id,
+                                 rebalance_timeout_ms=int(
+                                     self.settings.broker_rebalance_timeout * 1000))
         await producer.start()
         try:
             await consumer.start()
