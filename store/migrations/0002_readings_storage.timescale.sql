@@ -15,7 +15,7 @@ SELECT add_compression_policy('readings', INTERVAL '7 days', if_not_exists => tr
 SELECT add_retention_policy('readings', INTERVAL '365 days', if_not_exists => true);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS readings_hourly
-WITH (timescaledb.continuous) AS
+WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
 SELECT sensor_id,
        time_bucket(INTERVAL '1 hour', ts) AS bucket,
        kind,
