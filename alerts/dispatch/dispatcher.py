@@ -70,6 +70,8 @@ class Dispatcher:
         self.renderer = Renderer()
         self.messenger = Messenger(settings, pool, notifier, publisher)
         self.on_closed = on_closed  # (incident_id, reason) → awaitable: mobilization cancels
+        # abandoned claims of task messages (offers, welfare, cancel, filled) → awaitable
+        self.on_stale: Callable[[list[Claim]], Any] | None = None
         self.set_directory(directory)
 
     def set_directory(self, directory: Directory) -> None:
@@ -176,10 +178,15 @@ class Dispatcher:
                 work.extend(await self._advance(conn, watch, now))
             stale = await repo.stale_claims(conn, self.options.lease_s, self.options.owner)
             alerts = await repo.get_alerts(conn, {c.alert_id for c in stale})
+        others = []
         for c in stale:
+            log.warning("resending %s to %s (claim abandoned)", c.alert_id, c.person_id)
             if c.alert_id in alerts:
-                log.warning("resending %s to %s (claim abandoned)", c.alert_id, c.person_id)
                 work.append((alerts[c.alert_id], [c], c.round))
+            else:
+                others.append(c)
+        if others and self.on_stale is not None:
+            await self.on_stale(others)
         for alert, claims, renotify in work:
             await self._send_all(alert, claims, AlertOutcome(alert.alert_id, False, []),
                                  renotify)
@@ -229,6 +236,11 @@ def _escalated(base: Alert, step: int, now: datetime) -> Alert:
 
 
 def _renotify_interval(alert: Alert, default: float | None) -> float | None:
+    """The alert's own interval (a ``renotify_s`` field when the schema grows one, else
+    ``evidence.renotify_interval_s``), the dispatcher's default, else the ack timeout."""
+    own = getattr(alert, "renotify_s", None)
+    if isinstance(own, int | float) and own > 0:
+        return float(own)
     for key in ("renotify_interval_s", "renotify_s"):
         value = alert.evidence.get(key)
         if isinstance(value, int | float) and value > 0:

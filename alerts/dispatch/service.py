@@ -116,6 +116,7 @@ class DispatchService:
                                                             self.dispatcher.tree),
                                    self.options.mobilize, owner=self.options.dispatch.owner)
         self.dispatcher.on_closed = self.mobilizer.cancel_incident
+        self.dispatcher.on_stale = self.mobilizer.resend
         timers = asyncio.create_task(self._timers())
         ready = False
         try:

@@ -247,6 +247,23 @@ class Mobilizer:
             await self._send(row, kind, people, extra={"reason": reason})
         return [p for _, _, people in notify for p in people]
 
+    async def resend(self, claims: list[Claim]) -> None:
+        """Send again the task messages a dead dispatcher claimed but never finished (offers and
+        welfare checks get a fresh link)."""
+        for c in claims:
+            kind, _, task_id = c.alert_id.partition(":")
+            async with self.pool.connection() as conn:
+                row = await repo.get_task(conn, task_id)
+                cur = await conn.execute("SELECT payload FROM mob_tasks WHERE task_id = %s",
+                                         (task_id,))
+                payload = await cur.fetchone()
+            if row is None or kind not in PREFIX:
+                async with self.pool.connection() as conn:
+                    await drepo.finish(conn, c, "failed", None)
+                continue
+            detail = dict((payload[0] if payload else {}).get("detail") or {})
+            await self._send(row, kind, [c.person_id], extra=detail)
+
     # ------------------------------------------------------------------ messages
     async def _send(self, row: TaskRow, kind: str, people: list[str],
                     extra: dict[str, Any] | None = None) -> None:

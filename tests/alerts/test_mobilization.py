@@ -42,6 +42,7 @@ def setup(settings: Settings, pool: AsyncConnectionPool, publisher: KafkaPublish
     m = Mobilizer(s, pool, d.messenger, publisher, lambda: (d.directory, d.tree),
                   MobilizeOptions(wave_s=300), owner="test")
     d.on_closed = m.cancel_incident
+    d.on_stale = m.resend
     return d, m
 
 
@@ -188,3 +189,22 @@ async def test_links_expire_and_unknown_tokens_open_nothing(
         cur = await conn.execute("SELECT count(*) FROM mob_links WHERE token_hash = %s",
                                  (token,))
         assert (await cur.fetchone())[0] == 0  # type: ignore[index]  # never stored in clear
+
+
+async def test_offer_claimed_by_a_dead_dispatcher_is_resent_with_a_fresh_link(
+        settings: Settings, pool: AsyncConnectionPool, publisher: KafkaPublisher,
+        http: HttpReceiver) -> None:
+    d, m = setup(settings, pool, publisher, http)
+    t = task(quota=1, skills=["driving"], region="360121100002-G1",
+             deadline=DAY + timedelta(hours=1))
+    await m.handle_task(t, now=DAY)
+    assert len(http.posts) == 1
+    async with pool.connection() as conn:  # as if the send had never finished
+        await conn.execute("UPDATE dispatch_notifications SET state = 'sending', claimed_at = "
+                           "now() - interval '1 hour' WHERE alert_id = %s",
+                           (f"offer:{t.task_id}",))
+    await d.tick(now=DAY)
+    assert len(http.posts) == 2 and http.posts[1]["title"] == http.posts[0]["title"]
+    fresh = link_for(http, "罗斌", "志愿者招募")
+    assert fresh not in http.posts[0]["message"]
+    assert await reply(pool, m, fresh, "accept") == "accepted"

@@ -60,6 +60,23 @@ def test_welfare_tasks_one_per_resident() -> None:
     assert [t.detail["assignee"] for t in tasks] == ["p-gw-hkc1", "p-gw-hkc1", "p-gw-hkc2"]
     assert len({t.task_id for t in tasks}) == 3
     assert welfare_tasks(d, tree, parent, DAY)[0].task_id == tasks[0].task_id  # stable ids
+    # a welfare-check task of the same incident maps to the same checks (no duplicates)
+    same = task(kind="welfare_check", region="360121100001", incident_id=parent.incident_id)
+    assert [t.task_id for t in welfare_tasks(d, tree, same, DAY)] == [t.task_id for t in tasks]
+
+
+def test_welfare_groups_and_evacuation_area() -> None:
+    d, tree = demo()
+    only_children = task(kind="welfare_check", region=GRID.replace("G1", "G2"),
+                         detail={"groups": ["left_behind_child"]})
+    assert [t.detail["resident_id"] for t in welfare_tasks(d, tree, only_children, DAY)] == \
+        ["r-003"]
+    township = task(kind="evacuation", region=GRID, detail={"tier": "township"})
+    assert [t.detail["resident_id"] for t in welfare_tasks(d, tree, township, DAY)] == \
+        ["r-001", "r-002", "r-003", "r-004"]
+    grid_only = task(kind="evacuation", region=GRID)
+    assert [t.detail["resident_id"] for t in welfare_tasks(d, tree, grid_only, DAY)] == \
+        ["r-001", "r-002"]
 
 
 def test_tokens_and_commands() -> None:
