@@ -13,6 +13,7 @@ from psycopg_pool import ConnectionPool
 
 from anlan.errors import StartupError
 from anlan.kafka import make_producer
+from anlan.registry import RegistryError, load_registry
 from anlan.settings import Settings
 from anlan.stack.readiness import mark_ready
 
@@ -70,7 +71,11 @@ async def _close(state: AppState) -> None:
 def create_app(settings: Settings, options: ApiOptions | None = None) -> FastAPI:
     """The API and console app for ``settings`` (connections open in its lifespan)."""
     options = options or ApiOptions()
-    state = AppState(settings=settings, options=options, metrics=ApiMetrics(),
+    try:
+        registry = load_registry(settings.sensors_file)
+    except RegistryError as exc:
+        raise StartupError(str(exc)) from exc
+    state = AppState(settings=settings, options=options, metrics=ApiMetrics(), registry=registry,
                      hub=StreamHub(queue_size=options.stream_queue),
                      limiter=RateLimiter(options.report_per_minute, options.report_burst),
                      host_limiter=RateLimiter(options.report_per_minute * 20,

@@ -9,6 +9,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from psycopg_pool import ConnectionPool
 
+from anlan.registry import Registry
 from anlan.settings import Settings
 
 from api.metrics import ApiMetrics
@@ -25,6 +26,7 @@ class AppState:
     options: ApiOptions
     metrics: ApiMetrics
     hub: StreamHub
+    registry: Registry  # gateways and sensors (settings.sensors_file)
     limiter: RateLimiter  # per client (address + reporter id)
     host_limiter: RateLimiter  # per address (a whole village may share one)
     pool: ConnectionPool[Any] | None = None

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import auth, console, health, reports, stream
+from api.routes import (
+    alerts, auth, cap, console, directory, health, incidents, regions, reports, sensors, stream,
+    tasks,
+)
 
 API_ROUTERS: tuple[APIRouter, ...] = (
-    auth.router, auth.users_router, reports.router, stream.router,
+    auth.router, auth.users_router, alerts.router, incidents.router, sensors.router,
+    sensors.gateways_router, reports.router, tasks.router, tasks.links_router, regions.router,
+    directory.router, cap.router, stream.router,
 )
 
 __all__ = ["API_ROUTERS", "console", "health"]

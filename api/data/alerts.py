@@ -1,0 +1,97 @@
+"""Alert queries over the store's ``alerts`` / ``incidents`` / ``deliveries`` tables.
+
+An alert's duty status is its incident's status (open → acknowledged → resolved); an alert whose
+incident the sink has not written yet counts as open (a Cancel as resolved).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from api.data.rows import Conn, Row, fetch_all, fetch_one
+from api.scope import scope_sql
+
+_STATUS = ("COALESCE(i.status, CASE WHEN a.msg_type = 'Cancel' THEN 'resolved' "
+           "ELSE 'open' END)")
+_COLUMNS = (f"a.alert_id, a.incident_id, a.msg_type, a.status AS cap_status, a.plan, a.hazard, "
+            f"a.region, a.level, a.previous, a.tier, a.sent, a.headline, {_STATUS} AS status, "
+            "i.acknowledged_by, COALESCE(i.exercise, a.status = 'Exercise') AS exercise")
+STATUSES = ("active", "open", "acknowledged", "resolved")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertFilter:
+    """Filters of the alert list (``scope`` is the region subtree to search)."""
+
+    scope: str
+    levels: tuple[str, ...] = ()
+    status: str | None = None  # active = open or acknowledged
+    since: datetime | None = None
+    until: datetime | None = None
+    latest_only: bool = True  # one row per incident: its newest alert
+    limit: int = 100
+    offset: int = 0
+
+
+def list_alerts(conn: Conn, f: AlertFilter) -> list[Row]:
+    """Alerts in the subtree, newest first, filtered by level, duty status and time."""
+    where = [scope_sql("a.region")]
+    params: dict[str, object] = {"scope": f.scope, "limit": f.limit, "offset": f.offset}
+    if f.levels:
+        where.append("a.level = ANY(%(levels)s)")
+        params["levels"] = list(f.levels)
+    if f.status == "active":
+        where.append(f"{_STATUS} IN ('open', 'acknowledged')")
+    elif f.status:
+        where.append(f"{_STATUS} = %(status)s")
+        params["status"] = f.status
+    if f.since:
+        where.append("a.sent >= %(since)s")
+        params["since"] = f.since
+    if f.until:
+        where.append("a.sent < %(until)s")
+        params["until"] = f.until
+    inner = (f"SELECT {'DISTINCT ON (a.incident_id)' if f.latest_only else ''} {_COLUMNS} "
+             "FROM alerts a LEFT JOIN incidents i ON i.incident_id = a.incident_id "
+             f"WHERE {' AND '.join(where)}")
+    if f.latest_only:
+        inner += " ORDER BY a.incident_id, a.sent DESC, a.alert_id DESC"
+    return fetch_all(conn, f"SELECT * FROM ({inner}) x ORDER BY sent DESC, alert_id DESC "
+                     "LIMIT %(limit)s OFFSET %(offset)s", params)
+
+
+def get_alert(conn: Conn, alert_id: str) -> Row | None:
+    """One alert with its full text, evidence, the raw event and its duty status."""
+    return fetch_one(conn, f"SELECT {_COLUMNS}, a.description, a.instruction, a.evidence, "
+                     'a."references", a.raw, i.opened_at, i.updated_at, i.resolved_at, '
+                     "i.level AS incident_level FROM alerts a LEFT JOIN incidents i "
+                     "ON i.incident_id = a.incident_id WHERE a.alert_id = %(id)s",
+                     {"id": alert_id})
+
+
+def alerts_of_incident(conn: Conn, incident_id: str) -> list[Row]:
+    return fetch_all(conn, "SELECT alert_id, msg_type, level, previous, tier, sent, headline, "
+                     "status FROM alerts WHERE incident_id = %(id)s ORDER BY sent, alert_id",
+                     {"id": incident_id})
+
+
+def deliveries(conn: Conn, incident_id: str, alert_id: str | None = None) -> list[Row]:
+    """The delivery log of an incident (or of one alert), oldest first."""
+    return fetch_all(conn, "SELECT delivery_id, alert_id, recipient, channel, attempt, outcome, "
+                     "error, at FROM deliveries WHERE incident_id = %(inc)s AND "
+                     "(%(alert)s::text IS NULL OR alert_id = %(alert)s) ORDER BY at, delivery_id",
+                     {"inc": incident_id, "alert": alert_id})
+
+
+def latest_alert_of_incident(conn: Conn, incident_id: str) -> Row | None:
+    return fetch_one(conn, "SELECT alert_id, region FROM alerts WHERE incident_id = %(id)s "
+                     "ORDER BY sent DESC, alert_id DESC LIMIT 1", {"id": incident_id})
+
+
+def active_levels(conn: Conn, scope: str) -> list[Row]:
+    """Per region in the subtree: the worst level among unresolved incidents and their count."""
+    return fetch_all(conn, "SELECT region, count(*) AS n, max(CASE level WHEN 'I' THEN 4 "
+                     "WHEN 'II' THEN 3 WHEN 'III' THEN 2 WHEN 'IV' THEN 1 ELSE 0 END) AS rank "
+                     "FROM incidents WHERE status IN ('open', 'acknowledged') AND "
+                     f"{scope_sql('region')} GROUP BY region", {"scope": scope})

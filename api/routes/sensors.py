@@ -1,0 +1,123 @@
+"""Sensors (status, latest value, history for charts) and gateways (online / offline)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from pydantic import BaseModel
+
+from anlan.registry import KINDS
+
+from api.data import sensors as repo
+from api.deps import CurrentUser, DbConn, State
+from api.scope import in_scope, narrow
+
+router = APIRouter(prefix="/sensors", tags=["sensors"])
+gateways_router = APIRouter(prefix="/gateways", tags=["sensors"])
+REGION = r"^\d{6}(\d{3}){0,2}(-G\d+)?$"
+
+
+class Sensor(BaseModel):
+    sensor_id: str
+    gateway_id: str
+    kind: str
+    unit: str | None
+    region: str
+    interval_s: int
+    attrs: dict[str, Any]
+    value: float | None = None
+    ts: datetime | None = None
+    flags: list[str] = []
+    stale: bool = True  # no reading within three intervals
+
+
+class Point(BaseModel):
+    ts: datetime
+    value: float
+
+
+class History(BaseModel):
+    sensor_id: str
+    kind: str
+    unit: str | None
+    resolution: str
+    points: list[Point]
+
+
+class Gateway(BaseModel):
+    gateway_id: str
+    region: str
+    sensors: int
+    status: str  # online, offline, unknown
+    at: datetime | None = None
+
+
+def _scope(user: CurrentUser, region: str | None) -> str:
+    scope = narrow(user.region, region)
+    if scope is None:
+        user.check_region(region)
+    assert scope is not None
+    return scope
+
+
+@router.get("", response_model=list[Sensor])
+def list_sensors(user: CurrentUser, conn: DbConn, state: State,
+                 region: Annotated[str | None, Query(pattern=REGION)] = None,
+                 kind: str | None = None) -> list[Sensor]:
+    """Registered sensors in your area with their latest reading."""
+    scope = _scope(user, region)
+    latest = repo.latest(conn, scope)
+    now = datetime.now(timezone.utc)
+    out = []
+    for info in state.registry.sensors.values():
+        if not in_scope(scope, info.region) or (kind and info.kind != kind):
+            continue
+        last = latest.get(info.sensor_id)
+        out.append(Sensor(
+            sensor_id=info.sensor_id, gateway_id=info.gateway_id, kind=info.kind,
+            unit=KINDS.get(info.kind), region=info.region, interval_s=info.interval_s,
+            attrs=info.attrs, value=last["value"] if last else None,
+            ts=last["ts"] if last else None, flags=last["flags"] if last else [],
+            stale=last is None or now - last["ts"] > timedelta(seconds=3 * info.interval_s)))
+    return sorted(out, key=lambda s: s.sensor_id)
+
+
+@router.get("/{sensor_id}/history", response_model=History)
+def sensor_history(sensor_id: Annotated[str, Path(max_length=64)], user: CurrentUser,
+                   conn: DbConn, state: State, since: datetime | None = None,
+                   until: datetime | None = None) -> History:
+    """Readings for a chart: raw up to 48 h (default the last 6 h), hourly means beyond."""
+    info = state.registry.sensor(sensor_id)
+    if info is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no sensor {sensor_id}")
+    user.check_region(info.region)
+    until = until or datetime.now(timezone.utc)
+    since = since or until - timedelta(hours=6)
+    if since.tzinfo is None or until.tzinfo is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            "since and until need a timezone offset")
+    if since >= until:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since must be before until")
+    resolution, rows = repo.history(conn, sensor_id, since, until)
+    return History(sensor_id=sensor_id, kind=info.kind, unit=KINDS.get(info.kind),
+                   resolution=resolution,
+                   points=[Point(ts=r["ts"], value=r["value"]) for r in rows])
+
+
+@gateways_router.get("", response_model=list[Gateway])
+def list_gateways(user: CurrentUser, conn: DbConn, state: State,
+                  region: Annotated[str | None, Query(pattern=REGION)] = None) -> list[Gateway]:
+    """Gateways in your area: online, offline, or unknown (never heard from)."""
+    scope = _scope(user, region)
+    statuses = repo.gateway_status(conn)
+    out = []
+    for gw_id, gw in sorted(state.registry.gateways.items()):
+        if not in_scope(scope, gw.region):
+            continue
+        st = statuses.get(gw_id)
+        out.append(Gateway(gateway_id=gw_id, region=gw.region, sensors=len(gw.sensors),
+                           status=st["status"] if st else "unknown",
+                           at=st["at"] if st else None))
+    return out

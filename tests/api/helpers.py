@@ -1,0 +1,81 @@
+"""Test data for API tests: events written to the store exactly as the sink writes them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from anlan import topics
+from anlan.events import Alert, Delivery, Event, IncidentEvent, Level, Signal, Task
+from store.sink.decode import build_batch
+from store.sink.writer import Writer
+
+TOPIC_OF = {Alert: topics.ALERTS, IncidentEvent: topics.INCIDENTS, Delivery: topics.DELIVERIES,
+            Signal: topics.SIGNALS, Task: topics.TASKS}
+
+
+def store_events(url: str, *events: Event) -> None:
+    """Write events to the query store through the store's own sink code."""
+    writer = Writer(url)
+    try:
+        batch = build_batch((TOPIC_OF[type(e)], None, e.to_bytes()) for e in events)
+        assert batch.rejected == 0, batch.rows
+        writer.write(batch)
+    finally:
+        writer.close()
+
+
+def incident(region: str, level: Level = Level.I, *, status: str = "open",
+             change: str = "opened", incident_id: str | None = None,
+             ts: datetime | None = None, actor: str | None = None,
+             evidence: dict[str, Any] | None = None) -> IncidentEvent:
+    return IncidentEvent(
+        incident_id=incident_id or f"inc-{uuid.uuid4().hex[:10]}", plan="rainstorm-cma",
+        hazard="rainstorm", region=region, change=change, level=level,  # type: ignore[arg-type]
+        status=status, ts=ts or datetime.now(timezone.utc), actor=actor,  # type: ignore[arg-type]
+        evidence=evidence or {})
+
+
+def alert_for(inc: IncidentEvent, *, headline: str = "暴雨红色预警", msg_type: str = "Alert",
+              sent: datetime | None = None, evidence: dict[str, Any] | None = None) -> Alert:
+    return Alert(alert_id=f"al-{uuid.uuid4().hex[:12]}", incident_id=inc.incident_id,
+                 msg_type=msg_type, plan=inc.plan, hazard=inc.hazard,  # type: ignore[arg-type]
+                 region=inc.region, level=inc.level, sent=sent or inc.ts + timedelta(seconds=1),
+                 headline=headline, description="河口村1小时降雨量超过50毫米",
+                 instruction="立即转移低洼地区群众", evidence=evidence or inc.evidence)
+
+
+def delivery(a: Alert, recipient: str, outcome: str = "sent") -> Delivery:
+    return Delivery(delivery_id=uuid.uuid4().hex, alert_id=a.alert_id, incident_id=a.incident_id,
+                    recipient=recipient, channel="json", attempt=1, at=a.sent + timedelta(seconds=2),
+                    outcome=outcome)  # type: ignore[arg-type]
+
+
+def wait_commands(settings: Any, command_ids: set[str], timeout: float = 20.0
+                  ) -> dict[str, tuple[bytes | None, Any]]:
+    """(key, Command) of each command id, read from ``anlan.commands`` from the beginning."""
+    import asyncio
+
+    from anlan.events import Command
+    from anlan.kafka import make_consumer
+
+    async def run() -> dict[str, tuple[bytes | None, Any]]:
+        consumer = make_consumer(settings, topics.COMMANDS, group_id=None)
+        await consumer.start()
+        found: dict[str, tuple[bytes | None, Any]] = {}
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            while set(found) != command_ids and loop.time() < deadline:
+                batches = await consumer.getmany(timeout_ms=200)
+                for records in batches.values():
+                    for rec in records:
+                        cmd = Command.from_bytes(rec.value or b"")
+                        if cmd.command_id in command_ids:
+                            found[cmd.command_id] = (rec.key, cmd)
+        finally:
+            await consumer.stop()
+        return found
+
+    return asyncio.run(run())

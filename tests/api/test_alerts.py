@@ -1,0 +1,157 @@
+"""Alerts over real HTTP on the real store: list, detail, scoping, actions as Kafka commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from anlan.events import Level
+from anlan.settings import Settings
+
+from tests.api.helpers import alert_for, delivery, incident, store_events, wait_commands
+
+pytestmark = pytest.mark.integration
+CG_GRID = "360121100001-G1"  # 城关镇 › 河口村 › 第一网格
+HK_GRID = "360121101001-G1"  # 河口镇 › 山背村 › 第一网格
+
+
+@pytest.fixture(scope="module")
+def two_alerts(seeded_db: str) -> dict[str, object]:
+    """A red alert in 城关镇 (with a delivery) and an orange one in 河口镇."""
+    ev = {"trigger": "sum_1h", "threshold": 50.0,
+          "sensors": [{"sensor": "rg-0101", "kind": "rain_mm", "value": 62.5}]}
+    cg = incident(CG_GRID, Level.I, evidence=ev)
+    hk = incident(HK_GRID, Level.II)
+    cg_alert, hk_alert = alert_for(cg, evidence=ev), alert_for(hk, headline="暴雨橙色预警")
+    store_events(seeded_db, cg, hk, cg_alert, hk_alert, delivery(cg_alert, "p-cg-duty"))
+    return {"cg": cg_alert, "hk": hk_alert, "cg_incident": cg}
+
+
+def ids(resp: httpx.Response) -> set[str]:
+    assert resp.status_code == 200, resp.text
+    return {a["alert_id"] for a in resp.json()}
+
+
+def test_list_is_scoped_to_the_users_subtree(as_user: Callable[[str], httpx.Client],
+                                             two_alerts: dict) -> None:
+    cg, hk = two_alerts["cg"].alert_id, two_alerts["hk"].alert_id
+    assert {cg, hk} <= ids(as_user("admin").get("/api/v1/alerts"))
+    mine = ids(as_user("cg_officer").get("/api/v1/alerts"))
+    assert cg in mine and hk not in mine
+    theirs = ids(as_user("hk_officer").get("/api/v1/alerts"))
+    assert hk in theirs and cg not in theirs
+
+
+def test_list_filters(as_user: Callable[[str], httpx.Client], two_alerts: dict) -> None:
+    c = as_user("admin")
+    cg, hk = two_alerts["cg"], two_alerts["hk"]
+    assert ids(c.get("/api/v1/alerts", params={"level": "I"})) >= {cg.alert_id}
+    assert hk.alert_id not in ids(c.get("/api/v1/alerts", params={"level": "I"}))
+    assert {cg.alert_id, hk.alert_id} <= ids(c.get("/api/v1/alerts",
+                                                   params=[("level", "I"), ("level", "II")]))
+    assert cg.alert_id not in ids(c.get("/api/v1/alerts", params={"region": "360121101"}))
+    assert cg.alert_id in ids(c.get("/api/v1/alerts", params={"status": "active"}))
+    assert cg.alert_id not in ids(c.get("/api/v1/alerts", params={"status": "resolved"}))
+    later = (cg.sent + timedelta(hours=1)).isoformat()
+    assert cg.alert_id not in ids(c.get("/api/v1/alerts", params={"since": later}))
+    row = next(a for a in c.get("/api/v1/alerts").json() if a["alert_id"] == cg.alert_id)
+    assert row["status"] == "open" and row["level"] == "I" and row["region"] == CG_GRID
+
+
+def test_region_filter_outside_scope_is_403(as_user: Callable[[str], httpx.Client]) -> None:
+    resp = as_user("cg_officer").get("/api/v1/alerts", params={"region": "360121101"})
+    assert resp.status_code == 403
+
+
+@pytest.mark.parametrize("params,field", [({"level": "V"}, "level"), ({"limit": 0}, "limit"),
+                                          ({"status": "done"}, "status"),
+                                          ({"region": "abc"}, "region"),
+                                          ({"since": "yesterday"}, "since")])
+def test_list_validation_names_the_field(as_user: Callable[[str], httpx.Client],
+                                         params: dict, field: str) -> None:
+    resp = as_user("admin").get("/api/v1/alerts", params=params)
+    assert resp.status_code == 422
+    assert [e["loc"][:2] for e in resp.json()["detail"]] == [["query", field]]
+
+
+def test_detail_has_evidence_timeline_and_deliveries(as_user: Callable[[str], httpx.Client],
+                                                     two_alerts: dict) -> None:
+    cg = two_alerts["cg"]
+    resp = as_user("cg_officer").get(f"/api/v1/alerts/{cg.alert_id}")
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["evidence"]["threshold"] == 50.0
+    assert body["evidence_sensors"] == [{"sensor": "rg-0101", "kind": "rain_mm",
+                                         "threshold": 50.0, "value": 62.5}]
+    kinds = [t["kind"] for t in body["timeline"]]
+    assert kinds == ["incident", "alert", "delivery"]
+    assert body["timeline"][0]["label"] == "事件开始"
+    assert [d["recipient"] for d in body["deliveries"]] == ["p-cg-duty"]
+    assert body["incident"]["status"] == "open"
+
+
+def test_detail_across_regions_is_403(as_user: Callable[[str], httpx.Client],
+                                      two_alerts: dict) -> None:
+    cg = two_alerts["cg"]
+    assert as_user("hk_officer").get(f"/api/v1/alerts/{cg.alert_id}").status_code == 403
+    assert as_user("hk_officer").post(f"/api/v1/alerts/{cg.alert_id}/ack").status_code == 403
+    assert as_user("admin").get("/api/v1/alerts/no-such-alert").status_code == 404
+
+
+def test_actions_become_commands_on_kafka(as_user: Callable[[str], httpx.Client],
+                                          two_alerts: dict, api_settings: Settings) -> None:
+    cg = two_alerts["cg"]
+    c = as_user("cg_officer")
+    sent = {}
+    for kind in ("ack", "escalate", "resolve"):
+        body = {"note": "已通知村委"} if kind != "escalate" else {"level": "I"}
+        resp = c.post(f"/api/v1/alerts/{cg.alert_id}/{kind}", json=body)
+        assert resp.status_code == 202, resp.text
+        assert resp.json()["target"] == cg.incident_id
+        sent[resp.json()["command_id"]] = kind
+    found = wait_commands(api_settings, set(sent))
+    for command_id, kind in sent.items():
+        key, cmd = found[command_id]
+        assert key == cg.incident_id.encode()
+        assert (cmd.kind, cmd.target, cmd.actor) == (kind, cg.incident_id, "cg_officer")
+        assert cmd.detail["alert_id"] == cg.alert_id
+    assert found[next(k for k, v in sent.items() if v == "escalate")][1].detail["level"] == "I"
+
+
+def test_viewer_may_not_act(as_user: Callable[[str], httpx.Client], two_alerts: dict) -> None:
+    cg = two_alerts["cg"]
+    assert as_user("cg_viewer").get(f"/api/v1/alerts/{cg.alert_id}").status_code == 200
+    assert as_user("cg_viewer").post(f"/api/v1/alerts/{cg.alert_id}/ack").status_code == 403
+
+
+def test_resolved_incident_cannot_be_acked(as_user: Callable[[str], httpx.Client],
+                                           seeded_db: str) -> None:
+    inc = incident(CG_GRID, Level.III)
+    done = incident(CG_GRID, Level.III, incident_id=inc.incident_id, status="resolved",
+                    change="resolved", ts=inc.ts + timedelta(minutes=5), actor="cg_officer")
+    a = alert_for(inc)
+    store_events(seeded_db, inc, a, done)
+    resp = as_user("cg_officer").post(f"/api/v1/alerts/{a.alert_id}/ack")
+    assert resp.status_code == 409
+
+
+def test_manual_alert(as_user: Callable[[str], httpx.Client], api_settings: Settings) -> None:
+    c = as_user("cg_officer")
+    body = {"region": "360121100002", "hazard": "waterlogging", "level": "II",
+            "headline": "桥东社区内涝橙色预警", "description": "地下车库进水"}
+    resp = c.post("/api/v1/alerts", json=body)
+    assert resp.status_code == 202, resp.text
+    cmd_id = resp.json()["command_id"]
+    key, cmd = wait_commands(api_settings, {cmd_id})[cmd_id]
+    assert (cmd.kind, cmd.target, key) == ("manual_alert", "manual:360121100002",
+                                           b"manual:360121100002")
+    assert cmd.detail["level"] == "II" and cmd.detail["exercise"] is False
+    outside = c.post("/api/v1/alerts", json={**body, "region": "360121101001"})
+    assert outside.status_code == 403
+    bad = c.post("/api/v1/alerts", json={"region": "x", "level": "V", "hazard": "Rain!"})
+    assert bad.status_code == 422
+    assert {e["loc"][-1] for e in bad.json()["detail"]} == {"region", "level", "hazard",
+                                                            "headline"}
