@@ -1,0 +1,8 @@
+"""The incident lifecycle (pure): one incident per plan + region, driven by signals and commands."""
+
+from streams.incidents.machine import Outputs, Slot, apply_command, apply_signal
+from streams.incidents.model import Incident, incident_slot_key, parse_target
+from streams.incidents.planview import LevelActions, PlanView, TaskSpec
+
+__all__ = ["Outputs", "Slot", "apply_command", "apply_signal", "Incident", "incident_slot_key",
+           "parse_target", "LevelActions", "PlanView", "TaskSpec"]

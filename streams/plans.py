@@ -1,0 +1,89 @@
+"""Adapter from :mod:`contingency_plans` plans to what the streams need: plans by sensor kind,
+and the per-region :class:`~streams.incidents.PlanView` the incident machine uses."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from anlan.events import Level
+from streams.incidents.planview import LevelActions, PlanView, TaskSpec
+
+
+class _SafeDict(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def render(template: str, values: Mapping[str, Any]) -> str:
+    """Fill a plan text template; unknown placeholders stay as they are."""
+    try:
+        return string.Formatter().vformat(template, (), _SafeDict(values))
+    except (ValueError, IndexError):
+        return template
+
+
+def _text(value: Any, lang: str = "zh-CN") -> str:
+    if value is None:
+        return ""
+    get = getattr(value, "get", None)
+    return str(get(lang)) if callable(get) else str(value)
+
+
+def _task_spec(task: Any, values: Mapping[str, Any]) -> TaskSpec:
+    kind = task.type
+    detail: dict[str, Any] = {}
+    if kind == "welfare_check":
+        detail["groups"] = list(task.groups)
+    if kind == "evacuation":
+        detail["tier"] = task.tier
+    return TaskSpec(kind=kind, title=render(_text(task.title), values),
+                    quota=getattr(task, "quota", 1), skills=tuple(getattr(task, "skills", ())),
+                    deadline_s=task.within, detail=detail)
+
+
+def level_actions(level: Level, actions: Any, values: Mapping[str, Any]) -> LevelActions:
+    """The :class:`LevelActions` of one plan level (texts rendered in zh-CN)."""
+    vals = {**values, "level": level.value, "colour": level.colour,
+            "colour_zh": level.colour_zh}
+    cap = actions.cap
+    return LevelActions(
+        notify=tuple({"role": n.role, "tier": n.tier} for n in actions.notify),
+        tasks=tuple(_task_spec(t, vals) for t in actions.tasks),
+        ack_timeout_s=actions.ack_timeout,
+        headline=render(_text(cap.headline), vals),
+        description=render(_text(cap.description), vals) if cap.description else "",
+        instruction=render(_text(cap.instruction), vals))
+
+
+@dataclass
+class PlanBook:
+    """The loaded plans, indexed for the stream agents."""
+
+    plans: dict[str, Any] = field(default_factory=dict)
+    _views: dict[tuple[str, str], PlanView] = field(default_factory=dict)
+
+    def for_kind(self, kind: str) -> list[Any]:
+        """Plans that read sensors of ``kind``."""
+        return [p for p in self.plans.values() if kind in p.kinds]
+
+    def view(self, plan_id: str, region: str) -> PlanView:
+        """The incident machine's view of a plan in a region (overrides applied; cached)."""
+        key = (plan_id, region)
+        found = self._views.get(key)
+        if found is None:
+            found = self._views[key] = self._build_view(plan_id, region)
+        return found
+
+    def _build_view(self, plan_id: str, region: str) -> PlanView:
+        plan = self.plans.get(plan_id)
+        if plan is None:
+            return PlanView(plan_id=plan_id, hazard=plan_id, name=plan_id)
+        name = _text(plan.name)
+        values = {"hazard": plan.hazard, "region": region, "region_name": region,
+                  "plan": name, "value": ""}
+        levels, _ = plan.for_region(region)
+        return PlanView(plan_id=plan_id, hazard=plan.hazard, name=name, levels={
+            level: level_actions(level, spec.actions, values) for level, spec in levels.items()})

@@ -1,0 +1,163 @@
+"""Validate one gateway message against the registry and each sensor's recent history.
+
+Hard limits, unknown sensors, a sensor of another gateway, a wrong kind and times in the future
+or far in the past reject a reading (it goes to the dead letter). Soft limits, spikes, rate of
+change, flat lines and stale times only flag it. A reading whose sensor + time was already seen is
+a duplicate (a replayed or re-sent message) and is dropped silently: a replay is not bad input.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from anlan.events import QualityFlag, RawReadings, Reading
+from anlan.registry import Registry, SensorInfo
+from streams.validate.rules import KindRules, rules_for
+
+MAX_FUTURE = timedelta(minutes=5)
+STALE_AFTER = timedelta(hours=2)
+MAX_AGE = timedelta(days=7)
+SEEN_RING = 32
+"""How many recent reading times per sensor are kept for deduplication."""
+
+_NOT_ASSESSED = {QualityFlag.SPIKE, QualityFlag.DUPLICATE}
+
+
+@dataclass
+class SensorMemory:
+    """What validation remembers of one sensor (compact, JSON-serialisable)."""
+
+    last_ts: float | None = None  # latest reading time seen (epoch s)
+    last_value: float | None = None  # latest value that was not a spike
+    value_ts: float | None = None  # its time
+    flat_since: float | None = None
+    seen: list[float] = field(default_factory=list)  # sorted recent reading times (epoch s)
+
+    def to_dict(self) -> dict[str, Any]:
+        base = self.last_ts or 0.0
+        return {"t": self.last_ts, "v": self.last_value, "vt": self.value_ts,
+                "f": self.flat_since, "s": [round(s - base, 3) for s in self.seen]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SensorMemory:
+        base = data.get("t") or 0.0
+        return cls(last_ts=data.get("t"), last_value=data.get("v"), value_ts=data.get("vt"),
+                   flat_since=data.get("f"), seen=[base + s for s in data.get("s", [])])
+
+    def is_duplicate(self, ts: float) -> bool | None:
+        """True when seen, False when new, None when too old to tell (outside the ring)."""
+        if self.last_ts is None or ts > self.last_ts:
+            return False
+        i = bisect.bisect_left(self.seen, ts)
+        if i < len(self.seen) and self.seen[i] == ts:
+            return True
+        if len(self.seen) >= SEEN_RING and ts < self.seen[0]:
+            return None
+        return False
+
+    def remember(self, ts: float, value: float, spike: bool) -> None:
+        """Record a new reading (after its flags were computed); a spike is not a value."""
+        bisect.insort(self.seen, ts)
+        if len(self.seen) > SEEN_RING:
+            del self.seen[0]
+        if self.last_ts is not None and ts < self.last_ts:
+            return  # out of order: the history of the latest value is unchanged
+        self.last_ts = ts
+        if spike:
+            return
+        if self.last_value is None or value != self.last_value:
+            self.flat_since = ts
+        self.last_value, self.value_ts = value, ts
+
+
+@dataclass
+class Rejection:
+    sensor: str
+    ts: str
+    reason: str
+
+
+@dataclass
+class ValidationResult:
+    """Readings to forward, rejections for the dead letter, and what the assessment may use."""
+
+    readings: list[Reading] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    duplicates: int = 0
+    assessable: list[tuple[SensorInfo, Reading]] = field(default_factory=list)
+
+
+def validate_message(msg: RawReadings, registry: Registry,
+                     memory: dict[str, SensorMemory]) -> ValidationResult:
+    """Validate every reading of ``msg``; update ``memory`` (per sensor id) in place."""
+    result = ValidationResult()
+    received = msg.received_at
+    for raw in msg.readings:
+        info = registry.sensor(raw.sensor)
+        reason = _reject_reason(msg.gateway_id, raw.sensor, raw.kind, raw.value, raw.ts,
+                                received, info)
+        if reason is not None or info is None:
+            result.rejected.append(Rejection(raw.sensor, raw.ts.isoformat(), reason or "?"))
+            continue
+        mem = memory.setdefault(raw.sensor, SensorMemory())
+        ts = raw.ts.timestamp()
+        dup = mem.is_duplicate(ts)
+        if dup:
+            result.duplicates += 1
+            continue
+        rules = rules_for(info.kind, info.attrs)
+        flags = _flags(raw.value, ts, rules, mem)
+        if dup is None or raw.ts < received - STALE_AFTER:
+            flags.append(QualityFlag.STALE)
+        if dup is None:
+            flags.append(QualityFlag.DUPLICATE)  # cannot rule it out: keep it out of the sums
+        else:
+            mem.remember(ts, raw.value, QualityFlag.SPIKE in flags)
+        reading = Reading(sensor=raw.sensor, ts=raw.ts, kind=raw.kind, value=raw.value,
+                          region=info.region, flags=flags)
+        result.readings.append(reading)
+        if not _NOT_ASSESSED.intersection(flags):
+            result.assessable.append((info, reading))
+    return result
+
+
+def _reject_reason(gateway: str, sensor: str, kind: str, value: float, ts: datetime,
+                   received: datetime, info: SensorInfo | None) -> str | None:
+    if info is None:
+        return "unknown sensor"
+    if info.gateway_id != gateway:
+        return f"sensor registered to gateway {info.gateway_id}, not {gateway}"
+    if kind != info.kind:
+        return f"kind {kind} does not match the registry ({info.kind})"
+    if ts > received + MAX_FUTURE:
+        return "time in the future"
+    if ts < received - MAX_AGE:
+        return "time too far in the past"
+    rules = rules_for(info.kind, info.attrs)
+    if rules.hard_min is not None and value < rules.hard_min:
+        return f"below hard limit {rules.hard_min:g}"
+    if rules.hard_max is not None and value > rules.hard_max:
+        return f"above hard limit {rules.hard_max:g}"
+    return None
+
+
+def _flags(value: float, ts: float, rules: KindRules, mem: SensorMemory) -> list[QualityFlag]:
+    flags: list[QualityFlag] = []
+    if (rules.soft_min is not None and value < rules.soft_min) or \
+            (rules.soft_max is not None and value > rules.soft_max):
+        flags.append(QualityFlag.SOFT_LIMIT)
+    if mem.value_ts is None or mem.last_value is None or ts <= mem.value_ts:
+        return flags
+    delta = abs(value - mem.last_value)
+    if rules.spike_delta is not None and delta > rules.spike_delta:
+        flags.append(QualityFlag.SPIKE)
+    elif rules.max_rate_per_h is not None and \
+            delta / max(ts - mem.value_ts, 1.0) * 3600 > rules.max_rate_per_h:
+        flags.append(QualityFlag.RATE_OF_CHANGE)
+    if rules.flatline_s is not None and value == mem.last_value and mem.flat_since is not None \
+            and ts - mem.flat_since >= rules.flatline_s:
+        flags.append(QualityFlag.FLATLINE)
+    return flags

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+from typing import Any
+
+from anlan.events import Command, Level, Signal
+from streams.incidents import LevelActions, PlanView, Slot, TaskSpec, apply_command, apply_signal
+from streams.incidents.machine import Outputs
+from tests.streams.support import at
+
+PLAN = PlanView(plan_id="rainstorm", hazard="rainstorm", name="暴雨", levels={
+    Level.IV: LevelActions(notify=({"role": "grid_worker", "tier": "grid"},), ack_timeout_s=1800,
+                           instruction="注意防范"),
+    Level.III: LevelActions(notify=({"role": "duty_officer", "tier": "township"},),
+                            tasks=(TaskSpec(kind="welfare_check", title="走访独居老人"),)),
+    Level.II: LevelActions(tasks=(TaskSpec(kind="mobilization", title="集结志愿者", quota=5,
+                                           skills=("rescue",), deadline_s=3600),)),
+    Level.I: LevelActions(headline="暴雨红色预警", tasks=(
+        TaskSpec(kind="evacuation", title="转移群众"),)),
+})
+REGION = "360121100001-G1"
+
+
+def sig(level: Level, minute: float, previous: Level = Level.NONE) -> Signal:
+    return Signal(plan="rainstorm", region=REGION, previous=previous, level=level, ts=at(minute),
+                  evidence={"summary": f"level {level.value}"})
+
+
+def cmd(kind: str, target: str, cid: str, **detail: Any) -> Command:
+    return Command(command_id=cid, kind=kind, target=target, actor="duty-1", ts=at(500),
+                   detail=detail)
+
+
+def run(slot: Slot, *signals: Signal) -> list[Outputs]:
+    return [apply_signal(slot, s, PLAN) for s in signals]
+
+
+def test_storm_lifecycle_one_alert_per_change() -> None:
+    slot = Slot(plan="rainstorm", region=REGION)
+    outs = run(slot, sig(Level.IV, 0), sig(Level.III, 10), sig(Level.II, 20), sig(Level.I, 30),
+               sig(Level.II, 90), sig(Level.NONE, 200))
+    alerts = [a for o in outs for a in o.alerts]
+    assert [(a.msg_type, a.level) for a in alerts] == [
+        ("Alert", Level.IV), ("Update", Level.III), ("Update", Level.II), ("Update", Level.I),
+        ("Update", Level.II), ("Cancel", Level.NONE)]
+    incident = "rainstorm:360121100001-G1:20260720T000000Z"
+    assert [a.alert_id for a in alerts] == [f"{incident}#{i}" for i in range(1, 7)]
+    assert alerts[3].references == [f"{incident}#{i}" for i in range(1, 4)]
+    assert alerts[0].notify == [{"role": "grid_worker", "tier": "grid"}]
+    assert alerts[0].ack_timeout_s == 1800 and alerts[0].instruction == "注意防范"
+    assert alerts[3].headline == "暴雨红色预警" and "红色" in alerts[3].headline
+    assert "黄色" in alerts[1].headline
+    changes = [e.change for o in outs for e in o.incidents]
+    assert changes == ["opened", "escalated", "escalated", "escalated", "de-escalated",
+                       "cleared"]
+    tasks = [t for o in outs for t in o.tasks]
+    assert [t.kind for t in tasks] == ["welfare_check", "mobilization", "evacuation"]
+    assert tasks[1].quota == 5 and tasks[1].deadline is not None
+    assert slot.current is None and slot.closed == [incident]
+
+
+def test_replayed_and_stale_signals_are_no_ops() -> None:
+    slot = Slot(plan="rainstorm", region=REGION)
+    run(slot, sig(Level.IV, 0), sig(Level.III, 10))
+    restored = Slot.from_dict(slot.to_dict())
+    assert not any(run(restored, sig(Level.IV, 0), sig(Level.III, 10), sig(Level.IV, 5)))
+    assert restored.to_dict() == slot.to_dict()
+
+
+def test_same_input_same_ids_without_state() -> None:
+    a, b = Slot(plan="rainstorm", region=REGION), Slot(plan="rainstorm", region=REGION)
+    out_a = run(a, sig(Level.III, 0), sig(Level.I, 10))
+    out_b = run(b, sig(Level.III, 0), sig(Level.I, 10))
+    assert [x.alerts[0].to_bytes() for x in out_a] == [x.alerts[0].to_bytes() for x in out_b]
+
+
+def test_escalating_back_does_not_repeat_tasks() -> None:
+    slot = Slot(plan="rainstorm", region=REGION)
+    outs = run(slot, sig(Level.III, 0), sig(Level.IV, 60), sig(Level.III, 120))
+    assert [len(o.tasks) for o in outs] == [1, 0, 0]
+
+
+def test_ack_resolve_and_duplicates() -> None:
+    slot = Slot(plan="rainstorm", region=REGION)
+    run(slot, sig(Level.III, 0))
+    incident = slot.current.incident_id  # type: ignore[union-attr]
+    ack = apply_command(slot, cmd("ack", incident, "c1"), PLAN)
+    assert [e.change for e in ack.incidents] == ["acknowledged"] and not ack.alerts
+    assert not apply_command(slot, cmd("ack", incident, "c1"), PLAN)  # same command again
+    assert not apply_command(slot, cmd("ack", incident, "c2"), PLAN)  # already acknowledged
+    resolved = apply_command(slot, cmd("resolve", incident, "c3"), PLAN)
+    assert [e.change for e in resolved.incidents] == ["resolved"]
+    assert resolved.alerts[0].msg_type == "Cancel"
+    assert resolved.alerts[0].references == [f"{incident}#1"]
+    assert not apply_command(slot, cmd("ack", incident, "c4"), PLAN)  # late, closed: no-op
+    unknown = apply_command(slot, cmd("ack", "rainstorm:other:20260101T000000Z", "c5"), PLAN)
+    assert unknown.rejected and "no open incident" in unknown.rejected
+
+
+def test_manual_escalation_sets_a_floor() -> None:
+    slot = Slot(plan="rainstorm", region=REGION)
+    run(slot, sig(Level.IV, 0))
+    incident = slot.current.incident_id  # type: ignore[union-attr]
+    up = apply_command(slot, cmd("escalate", incident, "c1"), PLAN)
+    assert [(a.msg_type, a.level) for a in up.alerts] == [("Update", Level.III)]
+    assert not run(slot, sig(Level.NONE, 100))[0]  # automatic clear held by the manual floor
+    assert slot.current is not None and slot.current.level == Level.III
+    higher = run(slot, sig(Level.I, 110))[0]
+    assert higher.alerts[0].level == Level.I
+    bad = apply_command(slot, cmd("escalate", incident, "c2", level="purple"), PLAN)
+    assert bad.rejected
+
+
+def test_manual_alert_and_drill_open_an_incident() -> None:
+    slot = Slot(plan="rainstorm", region=REGION)
+    out = apply_command(slot, cmd("manual_alert", f"rainstorm:{REGION}", "m1", level="orange"),
+                        PLAN)
+    assert [(a.msg_type, a.level, a.status) for a in out.alerts] == [
+        ("Alert", Level.II, "Actual")]
+    drill_slot = Slot(plan="rainstorm", region=REGION)
+    drill = apply_command(drill_slot, cmd("drill", f"rainstorm:{REGION}", "d1", level="IV"),
+                          PLAN)
+    assert drill.alerts[0].status == "Exercise" and drill.incidents[0].exercise
