@@ -9,14 +9,13 @@ from pathlib import Path
 
 import psycopg
 
-from anlan.errors import PermanentError, StartupError
-from anlan.events import utcnow
-from anlan.settings import load_settings
-
 from alerts.directory import db as dirdb
 from alerts.directory.load import read_file
 from alerts.directory.tree import RegionTree
 from alerts.recipients import on_duty
+from anlan.errors import PermanentError, StartupError
+from anlan.events import utcnow
+from anlan.settings import load_settings
 
 
 def dispatch_main(argv: list[str]) -> int:

@@ -22,7 +22,7 @@ def replace_directory(conn: psycopg.Connection[Any], rows: Rows, source: str) ->
         conn.execute("LOCK TABLE dir_regions IN EXCLUSIVE MODE")
         for table in ("dir_regions", "dir_people", "dir_duty", "dir_volunteers",
                       "dir_vulnerable"):
-            conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            conn.execute(f"DELETE FROM {table}")
         with conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO dir_regions (id, name, tier, parent_id, division_code) "

@@ -17,11 +17,10 @@ from xml.etree import ElementTree as ET
 
 import xmlschema
 
-from anlan.events import Alert, Level
-
 from alerts.directory.model import BEIJING, division_code_of
 from alerts.directory.tree import RegionTree
 from alerts.templates.render import hazard_name
+from anlan.events import Alert, Level
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 XSD_PATH = Path(__file__).resolve().parent / "CAP-v1.2.xsd"

@@ -2,8 +2,20 @@
 
 from alerts.directory.load import parse_csv, parse_yaml, read_file
 from alerts.directory.model import (
-    BEIJING, ROLES, TIERS, Directory, DutyShift, Person, Region, Role, Tier, Volunteer,
-    VulnerableResident, division_code_of, parent_of, tier_of,
+    BEIJING,
+    ROLES,
+    TIERS,
+    Directory,
+    DutyShift,
+    Person,
+    Region,
+    Role,
+    Tier,
+    Volunteer,
+    VulnerableResident,
+    division_code_of,
+    parent_of,
+    tier_of,
 )
 from alerts.directory.tree import RegionTree
 

@@ -7,10 +7,9 @@ from typing import Any
 import psycopg
 from pydantic import ValidationError
 
+from alerts.directory.model import Directory
 from anlan.errors import PermanentError
 from store.directory import directory_version, read_directory, replace_directory
-
-from alerts.directory.model import Directory
 
 
 def save(conn: psycopg.Connection[Any], directory: Directory, source: str) -> dict[str, int]:

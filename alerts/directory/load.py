@@ -10,9 +10,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from anlan.errors import PermanentError
-
 from alerts.directory.model import Directory, Person, Volunteer
+from anlan.errors import PermanentError
 
 CSV_COLUMNS = ("id", "name", "roles", "region", "urls", "lang", "phone",
                "skills", "home_grid", "available")
@@ -68,12 +67,12 @@ def parse_csv(text: str, base: Directory, where: str = "people.csv") -> Director
     volunteers = {v.person: v for v in base.volunteers}
     for lineno, row in enumerate(reader, start=2):
         try:
-            person = Person(
-                id=row["id"].strip(), name=row["name"].strip(),
-                roles=tuple(_split(row["roles"], ";")), region=row["region"].strip(),
-                urls=tuple(_split(row.get("urls") or "", "|")),
-                lang=(row.get("lang") or "zh-CN").strip() or "zh-CN",
-                phone=(row.get("phone") or "").strip() or None)
+            person = Person.model_validate({
+                "id": row["id"].strip(), "name": row["name"].strip(),
+                "roles": _split(row["roles"], ";"), "region": row["region"].strip(),
+                "urls": _split(row.get("urls") or "", "|"),
+                "lang": (row.get("lang") or "zh-CN").strip() or "zh-CN",
+                "phone": (row.get("phone") or "").strip() or None})
             people[person.id] = person
             if (row.get("home_grid") or "").strip():
                 volunteers[person.id] = Volunteer(

@@ -213,8 +213,8 @@ def _reference_errors(d: Directory) -> Iterable[str]:
             yield f"volunteer: unknown person {v.person}"
         if v.home_grid not in regions:
             yield f"volunteer {v.person}: unknown home grid {v.home_grid}"
-    for v in d.vulnerable:
-        if v.grid not in regions:
-            yield f"vulnerable resident {v.id}: unknown grid {v.grid}"
-        if v.responsible not in people:
-            yield f"vulnerable resident {v.id}: unknown responsible person {v.responsible}"
+    for res in d.vulnerable:
+        if res.grid not in regions:
+            yield f"vulnerable resident {res.id}: unknown grid {res.grid}"
+        if res.responsible not in people:
+            yield f"vulnerable resident {res.id}: unknown responsible person {res.responsible}"

@@ -15,9 +15,6 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from anlan.events import Alert, Level, utcnow
-from anlan.settings import Settings
-
 from alerts import escalation
 from alerts.cap import build_cap, identifier_for, validate_cap
 from alerts.directory.model import Directory
@@ -29,6 +26,8 @@ from alerts.dispatch.repository import OPS, Claim
 from alerts.notify.sender import Notifier
 from alerts.recipients import resolve
 from alerts.templates import Renderer, alert_context, is_short
+from anlan.events import Alert, Level, utcnow
+from anlan.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -230,9 +229,9 @@ class Dispatcher:
 
 def _escalated(base: Alert, step: int, now: datetime) -> Alert:
     """The escalation ``step`` copy of ``base``: higher tier, its own id, sent now."""
-    return base.model_copy(update=dict(
-        alert_id=f"{base.alert_id}~E{step}", tier=step, sent=now,
-        notify=escalation.escalated_notify(base.notify, step)))
+    return base.model_copy(update={
+        "alert_id": f"{base.alert_id}~E{step}", "tier": step, "sent": now,
+        "notify": escalation.escalated_notify(base.notify, step)})
 
 
 def _renotify_interval(alert: Alert, default: float | None) -> float | None:

@@ -8,14 +8,13 @@ from collections.abc import Callable
 
 from psycopg_pool import AsyncConnectionPool
 
-from anlan import topics
-from anlan.events import Delivery
-from anlan.settings import Settings
-
 from alerts.dispatch import repository as repo
 from alerts.dispatch.publisher import Publisher
 from alerts.dispatch.repository import Claim
 from alerts.notify.sender import Attempt, Notifier, deliver
+from anlan import topics
+from anlan.events import Delivery
+from anlan.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,8 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from anlan.events import Alert
-
 from alerts.notify.sender import Attempt
+from anlan.events import Alert
 
 Conn = AsyncConnection[Any]
 OPS = "_ops"  # person id of the operations channel (settings.default_notify_urls)

@@ -16,21 +16,20 @@ from aiokafka import ConsumerRecord, TopicPartition
 from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
+from alerts.directory import db as dirdb
+from alerts.directory.load import read_file
+from alerts.directory.model import Directory
+from alerts.dispatch.dispatcher import Dispatcher, DispatchOptions
+from alerts.dispatch.offsets import OffsetTracker
+from alerts.dispatch.publisher import KafkaPublisher, Publisher, SafePublisher
+from alerts.mobilization.service import MobilizeOptions, Mobilizer
+from alerts.notify.sender import AppriseNotifier, Notifier, register_log_scheme
 from anlan import topics
 from anlan.errors import PermanentError, StartupError
 from anlan.events import Alert, Command, DeadLetter, IncidentEvent, Task
 from anlan.kafka import make_consumer, make_producer
 from anlan.settings import Settings
 from anlan.stack.readiness import mark_ready
-
-from alerts.directory import db as dirdb
-from alerts.directory.load import read_file
-from alerts.directory.model import Directory
-from alerts.dispatch.dispatcher import DispatchOptions, Dispatcher
-from alerts.dispatch.offsets import OffsetTracker
-from alerts.dispatch.publisher import KafkaPublisher, Publisher, SafePublisher
-from alerts.mobilization.service import MobilizeOptions, Mobilizer
-from alerts.notify.sender import AppriseNotifier, Notifier, register_log_scheme
 
 log = logging.getLogger("alerts.dispatch")
 TASK_REPLIES = ("task_accept", "task_decline", "task_checkin", "task_complete")
@@ -172,7 +171,7 @@ class DispatchService:
                             exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
-            except Exception as exc:  # noqa: BLE001 - a bug must not stop the dispatcher
+            except Exception as exc:
                 log.exception("could not handle %s@%d", record.topic, record.offset)
                 await self._dead_letter(record, f"dispatch error {exc.__class__.__name__}: "
                                         f"{exc}"[:2000])
@@ -227,7 +226,7 @@ class DispatchService:
                     await self._reload_directory()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - timers must keep running
+            except Exception:
                 log.exception("timer tick failed")
 
     async def _reload_directory(self) -> None:

@@ -63,7 +63,8 @@ def link_command(link: Link, action: str, now: datetime | None = None,
         raise PermanentError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
     if now >= link.expires_at:
         raise PermanentError("this link has expired")
-    return Command(command_id=f"link:{link.token_hash[:24]}:{action}", kind=f"task_{action}",
+    return Command(command_id=f"link:{link.token_hash[:24]}:{action}",
+                   kind=f"task_{action}",  # type: ignore[arg-type]  # checked against ACTIONS
                    target=link.task_id, actor=link.person_id, ts=now,
                    detail={"via": "link", **(detail or {})})
 

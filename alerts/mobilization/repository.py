@@ -9,9 +9,8 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from anlan.events import Task
-
 from alerts.mobilization.waves import Window
+from anlan.events import Task
 
 Conn = AsyncConnection[Any]
 

@@ -12,10 +12,6 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from anlan import topics
-from anlan.events import Command, Task, utcnow
-from anlan.settings import Settings
-
 from alerts.directory.model import Directory
 from alerts.directory.tree import RegionTree
 from alerts.dispatch import repository as drepo
@@ -29,6 +25,9 @@ from alerts.mobilization.waves import WAVE_NAMES, busy_volunteers, decide_accept
 from alerts.mobilization.welfare import welfare_tasks
 from alerts.templates import Renderer, is_short
 from alerts.templates.render import local_time
+from anlan import topics
+from anlan.events import Command, Task, utcnow
+from anlan.settings import Settings
 
 log = logging.getLogger(__name__)
 ACTIVE = ("accepted", "checked_in", "completed")

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from anlan.events import Task
-
 from alerts.directory.model import TIERS, Directory, VulnerableResident
 from alerts.directory.tree import RegionTree
+from anlan.events import Task
 
 
 def residents_in(directory: Directory, tree: RegionTree, region: str) -> list[VulnerableResident]:

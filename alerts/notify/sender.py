@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 import apprise
@@ -85,7 +85,7 @@ async def deliver(notifier: Notifier, urls: list[str],
             else:
                 kind = "retrying"
             attempt = Attempt(index, channel_of(url), number, kind, outcome.error,
-                              datetime.now(timezone.utc))
+                              datetime.now(UTC))
             attempts.append(attempt)
             await on_attempt(attempt)
             if outcome.ok:
@@ -134,7 +134,7 @@ def _send_sync(url: str, title: str, body: str) -> Outcome:
                 return Outcome(True)
             messages = [e.message for e in result.logs() if e.level in ("WARNING", "ERROR")]
             return Outcome(False, (messages[-1] if messages else "notification failed")[:500])
-    except Exception as exc:  # noqa: BLE001 - a plugin bug must not kill the dispatcher
+    except Exception as exc:
         log.exception("apprise %s:// raised", channel_of(url))
         return Outcome(False, f"{exc.__class__.__name__}: {exc}"[:500])
 

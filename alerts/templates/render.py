@@ -9,10 +9,9 @@ from typing import Any
 
 import jinja2
 
-from anlan.events import Alert, Level
-
 from alerts.directory.model import BEIJING
 from alerts.directory.tree import RegionTree
+from anlan.events import Alert, Level
 
 LANGS = ("zh-CN", "en")
 HAZARD_NAMES: dict[str, tuple[str, str]] = {

@@ -7,10 +7,9 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
+from alerts.dispatch.publisher import KafkaPublisher
 from anlan.kafka import make_producer
 from anlan.settings import Settings
-
-from alerts.dispatch.publisher import KafkaPublisher
 from tests.alerts.receivers import HttpReceiver, SmtpReceiver
 
 

@@ -3,9 +3,8 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from anlan.events import Level
-
 from alerts.cap import CAP_NS, XSD_PATH, build_cap, cap_identifier, identifier_for, validate_cap
+from anlan.events import Level
 from tests.alerts.helpers import DAY, alert, demo
 
 NS = {"cap": CAP_NS}

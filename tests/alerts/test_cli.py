@@ -7,9 +7,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from anlan.cli import run
-
 from alerts.directory import db as dirdb
+from anlan.cli import run
 from tests.alerts.helpers import DEMO_FILE
 
 pytestmark = pytest.mark.integration

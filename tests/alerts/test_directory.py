@@ -1,12 +1,18 @@
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 
 import pytest
 
-from anlan.errors import PermanentError
-
 from alerts.directory import (
-    Directory, DutyShift, RegionTree, division_code_of, parse_csv, parse_yaml, parent_of, tier_of,
+    Directory,
+    DutyShift,
+    RegionTree,
+    division_code_of,
+    parent_of,
+    parse_csv,
+    parse_yaml,
+    tier_of,
 )
+from anlan.errors import PermanentError
 from tests.alerts.helpers import DAY, GRID, NIGHT, demo
 
 
@@ -40,16 +46,16 @@ def test_demo_directory_loads_and_tree_works() -> None:
 
 
 @pytest.mark.parametrize("text, message", [
-    ("regions: [{id: '360121', name: A}]\npeople: [{id: p, name: P, roles: [leader], "
-     "region: '999999'}]", "region 999999 is not in the directory"),
+    (("regions: [{id: '360121', name: A}]\npeople: [{id: p, name: P, roles: [leader], "
+      "region: '999999'}]"), "region 999999 is not in the directory"),
     ("regions: [{id: '360121', name: A}, {id: '360121', name: B}]", "duplicate region"),
     ("regions: [{id: '360121100', name: A}]", "parent 360121 is not in the directory"),
     ("people: [{id: p, name: P, roles: [mayor], region: '360121'}]", "roles"),
     ("regions: [{id: 'x', name: A}]", "not a 6/9/12-digit"),
     ("- a\n- b", "expected a mapping"),
     ("a: [", "not valid YAML"),
-    ("regions: [{id: '360121', name: A}]\npeople: [{id: p, name: P, roles: [leader], "
-     "region: '360121', urls: ['nourl']}]", "not an Apprise URL"),
+    (("regions: [{id: '360121', name: A}]\npeople: [{id: p, name: P, roles: [leader], "
+      "region: '360121', urls: ['nourl']}]"), "not an Apprise URL"),
 ])
 def test_bad_yaml_says_what(text: str, message: str) -> None:
     with pytest.raises(PermanentError, match=message):
@@ -67,7 +73,7 @@ def test_duty_shifts() -> None:
     assert night.covers(NIGHT) and not night.covers(DAY)
     assert allday.covers(DAY) and allday.covers(NIGHT)
     assert weekday_only.covers(NIGHT)  # Wed 22:00
-    thursday_3am = datetime(2026, 7, 22, 19, 0, tzinfo=timezone.utc)  # Thu 03:00 Beijing
+    thursday_3am = datetime(2026, 7, 22, 19, 0, tzinfo=UTC)  # Thu 03:00 Beijing
     assert weekday_only.covers(thursday_3am)  # the Wednesday shift runs into Thursday
     assert fixed.covers(DAY) and not fixed.covers(NIGHT)
     with pytest.raises(ValueError):

@@ -8,15 +8,14 @@ from typing import Any
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
+from alerts.directory import Directory
+from alerts.dispatch import repository as repo
+from alerts.dispatch.dispatcher import Dispatcher, DispatchOptions
+from alerts.dispatch.publisher import KafkaPublisher
+from alerts.notify import AppriseNotifier
 from anlan import topics
 from anlan.events import Delivery, Level
 from anlan.settings import Settings
-
-from alerts.directory import Directory
-from alerts.dispatch import repository as repo
-from alerts.dispatch.dispatcher import DispatchOptions, Dispatcher
-from alerts.dispatch.publisher import KafkaPublisher
-from alerts.notify import AppriseNotifier
 from tests.alerts.helpers import alert, demo
 from tests.alerts.kafka_util import read_topic
 from tests.alerts.receivers import HttpReceiver, SmtpReceiver

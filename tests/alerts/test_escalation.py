@@ -1,7 +1,12 @@
 from datetime import timedelta
 
 from alerts.escalation import (
-    after_escalation, after_renotify, escalated_notify, initial_timers, max_step, top_tier,
+    after_escalation,
+    after_renotify,
+    escalated_notify,
+    initial_timers,
+    max_step,
+    top_tier,
 )
 from tests.alerts.helpers import DAY
 

@@ -11,16 +11,15 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from anlan.events import Task
-from anlan.settings import Settings
-
 from alerts.directory import Directory
-from alerts.dispatch.dispatcher import DispatchOptions, Dispatcher
+from alerts.dispatch.dispatcher import Dispatcher, DispatchOptions
 from alerts.dispatch.publisher import KafkaPublisher
 from alerts.mobilization import repository as repo
 from alerts.mobilization.links import aresolve_token, link_command, resolve_token
 from alerts.mobilization.service import MobilizeOptions, Mobilizer
 from alerts.notify import AppriseNotifier
+from anlan.events import Task
+from anlan.settings import Settings
 from tests.alerts.helpers import DAY, demo, task
 from tests.alerts.receivers import HttpReceiver
 

@@ -2,10 +2,10 @@ from datetime import timedelta
 
 import pytest
 
+from alerts.dispatch.offsets import OffsetTracker
 from alerts.mobilization.links import Link, hash_token, link_command, new_token
 from alerts.mobilization.waves import Window, busy_volunteers, decide_accept, plan_wave
 from alerts.mobilization.welfare import welfare_tasks
-from alerts.dispatch.offsets import OffsetTracker
 from anlan.errors import PermanentError
 from tests.alerts.helpers import DAY, GRID, demo, task
 

@@ -35,7 +35,7 @@ def test_lower_tier_fans_out_to_every_grid() -> None:
 
 
 def test_unavailable_volunteers_are_left_out() -> None:
-    d, tree = demo()
+    d, _ = demo()
     vols = tuple(v.model_copy(update={"available": v.person != "v-001"}) for v in d.volunteers)
     d2 = d.model_copy(update={"volunteers": vols})
     res = resolve(d2, GRID, [{"role": "volunteer", "tier": "grid"}], DAY)

@@ -49,7 +49,7 @@ async def test_retry_then_fallback() -> None:
 async def test_permanent_error_skips_retries_and_gives_up_at_the_end() -> None:
     perm = Outcome(False, "invalid URL", retryable=False)
     bad = Outcome(False, "timeout")
-    attempts, sleeps, ok = await run({"x://1": [perm], "json://2": [bad, bad, bad]},
+    attempts, _, ok = await run({"x://1": [perm], "json://2": [bad, bad, bad]},
                                      ["x://1", "json://2"])
     assert not ok
     assert [a.outcome for a in attempts] == ["failed", "retrying", "retrying", "gave_up"]

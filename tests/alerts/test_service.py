@@ -11,14 +11,13 @@ from datetime import timedelta
 import psycopg
 import pytest
 
+from alerts.directory import db as dirdb
+from alerts.dispatch import repository as repo
+from alerts.dispatch.service import DispatchService, ServiceOptions
 from anlan import topics
 from anlan.events import Command, DeadLetter, Delivery, Level, utcnow
 from anlan.kafka import make_producer
 from anlan.settings import Settings
-
-from alerts.directory import db as dirdb
-from alerts.dispatch import repository as repo
-from alerts.dispatch.service import DispatchService, ServiceOptions
 from tests.alerts.helpers import alert, demo, task
 from tests.alerts.kafka_util import read_topic
 from tests.alerts.receivers import HttpReceiver

@@ -1,8 +1,7 @@
 import pytest
 
-from anlan.events import Level
-
 from alerts.templates import Renderer, alert_context, is_short
+from anlan.events import Level
 from tests.alerts.helpers import alert, demo
 
 
