@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 from pathlib import Path
 
@@ -41,6 +42,8 @@ def dispatch_main(argv: list[str]) -> int:
     options.dispatch.renotify_s = args.renotify_s
     options.dispatch.lease_s = args.lease_s
     options.mobilize.wave_s = args.wave_s
+
+    logging.getLogger("apprise").setLevel(logging.WARNING)  # one line per send is noise
 
     async def main() -> None:
         service = DispatchService(settings, options)

@@ -20,8 +20,12 @@ from anlan.stack.net import free_port
 class HttpReceiver:
     """Records every JSON post; answers ``status`` (e.g. 500 for a failing endpoint)."""
 
-    def __init__(self, status: int = 200) -> None:
+    def __init__(self, status: int = 200, hold: threading.Event | None = None,
+                 on_post: Callable[[], None] | None = None) -> None:
         self.status = status
+        self.hold = hold  # answer only once this is set (a slow channel)
+        self.held: list[bool] = []  # per held request: was it released (not timed out)
+        self.on_post = on_post
         self.posts: list[dict[str, Any]] = []
         self.requests = 0
         self.lock = threading.Lock()
@@ -30,6 +34,8 @@ class HttpReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if receiver.hold is not None:
+                    receiver.held.append(receiver.hold.wait(10))
                 with receiver.lock:
                     receiver.requests += 1
                     if receiver.status < 300:
@@ -37,6 +43,8 @@ class HttpReceiver:
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+                if receiver.on_post is not None:
+                    receiver.on_post()
 
             def log_message(self, *args: object) -> None:
                 pass

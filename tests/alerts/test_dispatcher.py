@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -189,3 +190,20 @@ async def test_unknown_people_and_missing_urls_are_skipped_not_crashed(
         cur = await conn.execute("SELECT state FROM dispatch_notifications WHERE alert_id = %s",
                                  (a.alert_id,))
         assert [r[0] for r in await cur.fetchall()] == ["skipped"]
+
+
+async def test_a_slow_channel_never_delays_another(settings: Settings, pool: AsyncConnectionPool,
+                                                   publisher: KafkaPublisher) -> None:
+    gate = threading.Event()
+    slow = HttpReceiver(hold=gate).start()  # answers only after the fast one got its message
+    fast = HttpReceiver(on_post=gate.set).start()
+    try:
+        d = make(settings, pool, publisher, {"p-cg-duty": [slow.url()],
+                                             "p-gw-hkc1": [fast.url()]})
+        a = alert()
+        out = await d.handle_alert(a, now=a.sent)
+    finally:
+        slow.stop()
+        fast.stop()
+    assert sorted(out.sent) == ["p-cg-duty", "p-gw-hkc1"]
+    assert slow.held == [True]  # released by the fast delivery, not by the 10 s timeout
