@@ -133,4 +133,5 @@ def _import_sync(name: str, text: str, user: User, conn: Any) -> ImportResult:
 
 def _csv_in_scope(user: User, text: str) -> bool:
     rows = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    return all(in_scope(user.region, (r.get("region") or "").strip()) for r in rows)
+    regions = [(r.get("region") or "").strip() for r in rows]
+    return all(in_scope(user.region, region) for region in regions if region)

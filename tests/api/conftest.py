@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -14,6 +15,7 @@ import pytest
 import uvicorn
 
 from anlan.settings import Settings
+from anlan.stack.database import drop_database, ensure_database
 from anlan.stack.net import free_port
 
 from api import accounts
@@ -62,8 +64,21 @@ class Server:
 
 
 @pytest.fixture(scope="session")
-def api_settings(make_settings: Callable[..., Settings]) -> Settings:
-    return make_settings(api_secret="test-secret-" + uuid.uuid4().hex)
+def api_database_url(database_url: str) -> Iterator[str]:
+    """A database of the API tests' own (they replace the directory), migrated by the store."""
+    from store.migrate import migrate
+
+    base = database_url.rsplit("/", 1)[0]
+    url = ensure_database(f"{base}/anlan_api_{os.getpid()}_{uuid.uuid4().hex[:8]}")
+    migrate(url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def api_settings(make_settings: Callable[..., Settings], api_database_url: str) -> Settings:
+    return make_settings(api_secret="test-secret-" + uuid.uuid4().hex,
+                         database_url=api_database_url)
 
 
 @pytest.fixture(scope="session")
@@ -107,14 +122,20 @@ def client(api_server: Server) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def as_user(client: httpx.Client, tokens: dict[str, str]) -> Callable[[str], httpx.Client]:
-    """``as_user("cg_officer").get(...)``: requests with that user's token."""
+def as_user(api_server: Server, tokens: dict[str, str]
+            ) -> Iterator[Callable[[str], httpx.Client]]:
+    """``as_user("cg_officer").get(...)``: a client sending that user's token."""
+    clients: dict[str, httpx.Client] = {}
 
     def pick(name: str) -> httpx.Client:
-        client.headers["Authorization"] = f"Bearer {tokens[name]}"
-        return client
+        if name not in clients:
+            clients[name] = httpx.Client(base_url=api_server.base_url, timeout=15,
+                                         headers={"Authorization": f"Bearer {tokens[name]}"})
+        return clients[name]
 
-    return pick
+    yield pick
+    for c in clients.values():
+        c.close()
 
 
 @pytest.fixture

@@ -7,12 +7,15 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from anlan import topics
-from anlan.events import Alert, Delivery, Event, IncidentEvent, Level, Signal, Task
+from anlan.events import (
+    Alert, Delivery, Event, GatewayStatus, IncidentEvent, Level, Readings, Report, Signal, Task,
+)
 from store.sink.decode import build_batch
 from store.sink.writer import Writer
 
 TOPIC_OF = {Alert: topics.ALERTS, IncidentEvent: topics.INCIDENTS, Delivery: topics.DELIVERIES,
-            Signal: topics.SIGNALS, Task: topics.TASKS}
+            Signal: topics.SIGNALS, Task: topics.TASKS, Readings: topics.READINGS,
+            GatewayStatus: topics.GATEWAY_STATUS, Report: topics.REPORTS_RAW}
 
 
 def store_events(url: str, *events: Event) -> None:
@@ -79,3 +82,42 @@ def wait_commands(settings: Any, command_ids: set[str], timeout: float = 20.0
         return found
 
     return asyncio.run(run())
+
+
+def offer_task(url: str, task: Task, person_id: str, ttl: timedelta = timedelta(hours=2)) -> str:
+    """Store a mobilization task offered to ``person_id`` through the alerts' own repository;
+    return the personal-link token."""
+    import asyncio
+
+    import psycopg
+
+    from alerts.mobilization import repository as mob
+    from alerts.mobilization.links import create_link
+
+    async def run() -> str:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            await mob.insert_task(conn, task, "offered", task.ts + ttl, 300.0, False)
+            row = await mob.get_task(conn, task.task_id)
+            assert row is not None
+            await mob.add_assignment(conn, row, person_id, 0)
+            return await create_link(conn, task.task_id, person_id, task.ts + ttl)
+
+    return asyncio.run(run())
+
+
+def produce(settings: Any, topic: str, key: str, event: Event) -> None:
+    """Produce one event to a contract topic (waits for the broker's ack)."""
+    import asyncio
+
+    from anlan.kafka import make_producer
+
+    async def run() -> None:
+        producer = make_producer(settings)
+        await producer.start()
+        try:
+            await producer.send_and_wait(settings.topic(topic), event.to_bytes(),
+                                         key=key.encode())
+        finally:
+            await producer.stop()
+
+    asyncio.run(run())

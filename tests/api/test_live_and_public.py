@@ -1,0 +1,165 @@
+"""The SSE stream (from Kafka), reports (validation, rate limit), volunteer personal links."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import httpx
+import pytest
+
+from anlan import topics
+from anlan.events import Level, Report, Task
+from anlan.settings import Settings
+
+from tests.api.conftest import Server
+from tests.api.helpers import alert_for, incident, offer_task, produce, wait_commands
+
+pytestmark = pytest.mark.integration
+
+
+def _read_events(base_url: str, token: str, want: int, out: list[dict],
+                 opened: threading.Event) -> None:
+    with httpx.Client(base_url=base_url, timeout=30) as c:
+        with c.stream("GET", "/api/v1/stream", params={"access_token": token}) as resp:
+            opened.set()
+            event = None
+            for line in resp.iter_lines():
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: ") and event in ("alert", "incident"):
+                    out.append({"type": event, **json.loads(line[6:])})
+                    if len(out) >= want:
+                        return
+
+
+def test_stream_fans_out_kafka_events_within_scope(api_server: Server, tokens: dict[str, str],
+                                                   api_settings: Settings) -> None:
+    mine: list[dict] = []
+    theirs: list[dict] = []
+    opened = [threading.Event(), threading.Event()]
+    threads = [threading.Thread(target=_read_events, args=(api_server.base_url, tokens[name],
+                                                           want, out, ev), daemon=True)
+               for name, want, out, ev in (("cg_officer", 2, mine, opened[0]),
+                                           ("hk_officer", 1, theirs, opened[1]))]
+    for t in threads:
+        t.start()
+    assert all(ev.wait(10) for ev in opened)
+    deadline = 100
+    while len(api_server.app.state.anlan.hub.clients) < 2 and deadline:
+        threading.Event().wait(0.05)
+        deadline -= 1
+    cg, hk = incident("360121100001-G1", Level.I), incident("360121101001-G1", Level.II)
+    produce(api_settings, topics.ALERTS, cg.incident_id, alert_for(cg))
+    produce(api_settings, topics.ALERTS, hk.incident_id, alert_for(hk))
+    produce(api_settings, topics.INCIDENTS, cg.incident_id, cg)
+    for t in threads:
+        t.join(timeout=20)
+    assert sorted((e["type"], e["incident_id"]) for e in mine) == [
+        ("alert", cg.incident_id), ("incident", cg.incident_id)]  # two topics: any order
+    assert all(e["level"] == "I" for e in mine)
+    assert [e["incident_id"] for e in theirs] == [hk.incident_id]
+
+
+def test_stream_needs_a_token(client: httpx.Client) -> None:
+    assert client.get("/api/v1/stream").status_code == 401
+    assert client.get("/api/v1/stream", params={"access_token": "x.y"}).status_code == 401
+
+
+def test_report_is_produced_to_kafka(client: httpx.Client, api_settings: Settings) -> None:
+    reporter = f"resident-{uuid.uuid4().hex[:6]}"
+    resp = client.post("/api/v1/reports", json={
+        "reporter_id": reporter, "kind": "waterlogging", "region": "360121100002-G1",
+        "text": "桥东路口积水没过膝盖"})
+    assert resp.status_code == 202, resp.text
+    report_id = resp.json()["report_id"]
+
+    import asyncio
+
+    from anlan.kafka import make_consumer
+
+    async def read() -> Report | None:
+        consumer = make_consumer(api_settings, topics.REPORTS_RAW, group_id=None)
+        await consumer.start()
+        try:
+            for _ in range(50):
+                for records in (await consumer.getmany(timeout_ms=200)).values():
+                    for rec in records:
+                        report = Report.from_bytes(rec.value or b"")
+                        if report.report_id == report_id:
+                            assert rec.key == b"360121100002-G1"
+                            return report
+        finally:
+            await consumer.stop()
+        return None
+
+    report = asyncio.run(read())
+    assert report is not None and report.source == "http" and report.reporter_id == reporter
+
+
+@pytest.mark.parametrize("body,fields", [
+    ({"kind": "fire", "region": "360121100"}, {"reporter_id"}),
+    ({"reporter_id": "r1", "kind": "Fire!", "region": "360121100"}, {"kind"}),
+    ({"reporter_id": "r1", "kind": "fire", "region": "beijing"}, {"region"}),
+    ({"reporter_id": "r1", "kind": "fire", "lat": 95, "lon": 10}, {"lat"}),
+    ({"reporter_id": "r1", "kind": "fire", "region": "360121100", "text": "x" * 2001}, {"text"}),
+    ({"reporter_id": "r1", "kind": "fire", "region": "360121100",
+      "ts": "2026-07-20T08:00:00"}, {"ts"}),
+])
+def test_report_validation_names_fields(client: httpx.Client, body: dict, fields: set) -> None:
+    resp = client.post("/api/v1/reports", json=body)
+    assert resp.status_code == 422
+    assert {e["loc"][1] for e in resp.json()["detail"]} == fields
+
+
+def test_report_without_a_place_is_rejected(client: httpx.Client) -> None:
+    resp = client.post("/api/v1/reports", json={"reporter_id": "r1", "kind": "fire"})
+    assert resp.status_code == 422
+    assert "region id or both lat and lon" in resp.json()["detail"][0]["msg"]
+
+
+def test_reports_are_rate_limited_per_client(client: httpx.Client) -> None:
+    body = {"reporter_id": f"spammer-{uuid.uuid4().hex[:6]}", "kind": "fire",
+            "region": "360121100"}
+    codes = [client.post("/api/v1/reports", json=body).status_code for _ in range(5)]
+    assert codes[:3] == [202, 202, 202] and codes[-1] == 429  # burst of 3 in the test app
+    limited = client.post("/api/v1/reports", json=body)
+    assert int(limited.headers["retry-after"]) >= 1
+
+
+def test_volunteer_link_accept(client: httpx.Client, seeded_db: str,
+                               api_settings: Settings) -> None:
+    task = Task(task_id=f"task-{uuid.uuid4().hex[:8]}", kind="mobilization", state="offered",
+                region="360121100001-G1", title="河口村堤段装沙袋", quota=2, skills=["sandbag"],
+                ts=datetime.now(timezone.utc))
+    token = offer_task(seeded_db, task, "v-001")
+    seen = client.get(f"/api/v1/links/{token}")
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["title"] == "河口村堤段装沙袋"
+    assert seen.json()["assignment_state"] == "offered"
+    first = client.post(f"/api/v1/links/{token}/accept")
+    again = client.post(f"/api/v1/links/{token}/accept")  # a double tap: the same command
+    assert first.status_code == again.status_code == 202
+    assert first.json()["command_id"] == again.json()["command_id"]
+    cmd_id = first.json()["command_id"]
+    key, cmd = wait_commands(api_settings, {cmd_id})[cmd_id]
+    assert (key, cmd.kind, cmd.actor) == (task.task_id.encode(), "task_accept", "v-001")
+    assert client.get("/api/v1/links/" + "x" * 40).status_code == 404
+    assert client.post(f"/api/v1/links/{token}/explode").status_code == 422
+    page = client.get(f"/t/{token}")
+    assert page.status_code == 200 and "志愿任务" in page.text
+
+
+def test_console_is_served_without_cdn(client: httpx.Client) -> None:
+    page = client.get("/console/")
+    assert page.status_code == 200 and 'lang="zh-CN"' in page.text
+    for asset in ("app.js", "common.js", "charts.js", "style.css", "task.js"):
+        resp = client.get(f"/console/{asset}")
+        assert resp.status_code == 200
+        assert "http://" not in resp.text.replace("http://www.w3.org", "")
+        assert "https://" not in resp.text
+    assert client.get("/console/../main.py").status_code == 404
+    assert client.get("/", follow_redirects=False).headers["location"] == "/console/"
