@@ -6,12 +6,14 @@ Delivery guarantee (at least once, nothing lost between the broker and Kafka):
   paho-mqtt ``manual_ack=True``: a message is acknowledged to the broker only after Kafka
   acknowledged (``acks=all``) every record made from it, and acks leave in receive order.
 - The broker never has more than ``bridge_max_inflight`` unacknowledged messages out to us
-  (MQTT 5 Receive Maximum), and the paho thread blocks beyond that bound, so memory stays flat
-  when Kafka is slow. A killed bridge's unacknowledged messages are redelivered on reconnect;
-  the copies it already produced are duplicates downstream removes (gateway + seq + sensor + ts).
-- paho runs its network thread; ``on_message`` only appends to an inbox and wakes the asyncio
-  loop, which routes, produces and acks. Acks of a previous connection are never sent on a new
-  one (the broker redelivers those messages instead).
+  (MQTT 5 Receive Maximum), and the bridge stops reading its socket beyond twice that bound
+  (QoS 0 floods), so memory stays flat when Kafka is slow. A killed bridge's unacknowledged
+  messages are redelivered on reconnect; the copies it already produced are duplicates
+  downstream removes (gateway + seq + sensor + ts).
+- paho is driven by the asyncio loop itself (socket callbacks, no network thread): one thread,
+  no GIL hand-offs, ``client.ack`` called where the Kafka ack arrives. ``on_message`` only
+  appends to an inbox. Acks of a previous connection are never sent on a new one (the broker
+  redelivers those messages instead).
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -79,33 +81,33 @@ class Bridge:
         self.max_inflight = min(settings.bridge_max_inflight, 65535)
         self.stats = BridgeStats()
         self.subscribed = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._producer: Any = None
         self._client: mqtt.Client | None = None
-        self._lock = threading.Lock()  # generation and ack vs reconnect
-        self._generation = 0
+        self._generation = 0  # bumped per MQTT connection; acks of older ones are dropped
         self._inbox: collections.deque[tuple[int, int, int, str, bytes]] = collections.deque()
         self._wake = asyncio.Event()
-        self._slots = threading.BoundedSemaphore(self.max_inflight * 2)
+        self._down = asyncio.Event()
         self._pending: collections.deque[_Entry] = collections.deque()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._sock: Any = None
+        self._paused = False
+        self._partition: dict[tuple[str, bytes], int] = {}
+        self._partitioner = DefaultPartitioner()
 
     # ------------------------------------------------------------------ lifecycle
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set: Kafka first, then MQTT; then shut down cleanly."""
-        self._loop = asyncio.get_running_loop()
         if not await self._start_producer(stop):
             return
         self._client = self._make_client()
-        self._client.loop_start()
         pump = asyncio.create_task(self._pump(), name="bridge-pump")
+        session = asyncio.create_task(self._mqtt_session(stop), name="bridge-mqtt")
         try:
             await stop.wait()
         finally:
             pump.cancel()
-            client = self._client
-            client.disconnect()
-            await asyncio.to_thread(client.loop_stop)
+            session.cancel()
+            self._client.disconnect()
             for task in list(self._tasks):
                 task.cancel()
             await self._producer.stop()
@@ -123,13 +125,12 @@ class Bridge:
                 log.warning("kafka at %s not reachable (%s); retrying in %.1fs",
                             self.settings.kafka_bootstrap, exc, delay)
                 await self._producer.stop()
-                try:
-                    await asyncio.wait_for(stop.wait(), delay)
-                except asyncio.TimeoutError:
-                    delay = min(delay * 2, 10.0)
+                await _wait(stop, delay)
+                delay = min(delay * 2, 10.0)
         return False
 
     def _make_client(self) -> mqtt.Client:
+        """A paho client driven by this asyncio loop (no network thread)."""
         s = self.settings
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
                              protocol=mqtt.MQTTv5, manual_ack=True)
@@ -139,53 +140,120 @@ class Bridge:
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
-        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        client.on_socket_open = self._on_socket_open
+        client.on_socket_close = self._on_socket_close
+        client.on_socket_register_write = self._on_register_write
+        client.on_socket_unregister_write = self._on_unregister_write
+        return client
+
+    async def _mqtt_session(self, stop: asyncio.Event) -> None:
+        """Connect, and reconnect with backoff whenever the connection drops."""
+        assert self._client is not None
+        s, delay, first = self.settings, 1.0, True
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self.session_expiry_s
         props.ReceiveMaximum = self.max_inflight
-        client.connect_async(s.mqtt_host, s.mqtt_port, keepalive=self.keepalive,
-                             clean_start=False, properties=props)
-        return client
+        while not stop.is_set():
+            self._down.clear()
+            try:
+                if first:
+                    self._client.connect(s.mqtt_host, s.mqtt_port, keepalive=self.keepalive,
+                                         clean_start=False, properties=props)
+                else:
+                    self._client.reconnect()
+                first = False
+            except (OSError, mqtt.WebsocketConnectionError) as exc:
+                log.warning("mqtt broker %s:%s unreachable (%s); retrying in %.0fs",
+                            s.mqtt_host, s.mqtt_port, exc, delay)
+                await _wait(stop, delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            await self._down.wait()
+            await _wait(stop, delay)
+            delay = min(delay * 2, 10.0) if not self.subscribed.is_set() else 1.0
 
-    # ------------------------------------------------------------------ paho thread
+    # ------------------------------------------------------------------ paho callbacks
+    def _on_socket_open(self, client: mqtt.Client, _u: Any, sock: Any) -> None:
+        self._sock = sock
+        self._paused = False
+        asyncio.get_running_loop().add_reader(sock, self._read)
+        task = asyncio.ensure_future(self._misc(client, sock))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_socket_close(self, _c: mqtt.Client, _u: Any, sock: Any) -> None:
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(sock)
+        loop.remove_writer(sock)
+        self._sock = None
+
+    def _on_register_write(self, client: mqtt.Client, _u: Any, sock: Any) -> None:
+        asyncio.get_running_loop().add_writer(sock, client.loop_write)
+
+    def _on_unregister_write(self, _c: mqtt.Client, _u: Any, sock: Any) -> None:
+        asyncio.get_running_loop().remove_writer(sock)
+
+    def _read(self) -> None:
+        """Read the packets waiting on the socket (paho's loop_read reads one at a time)."""
+        client = self._client
+        assert client is not None
+        for _ in range(256):
+            before = self.stats.received + len(self._inbox)
+            if client.loop_read() != mqtt.MQTT_ERR_SUCCESS or self._paused or \
+                    self.stats.received + len(self._inbox) == before:
+                break
+
+    async def _misc(self, client: mqtt.Client, sock: Any) -> None:
+        """Keepalive pings and timeout detection while this socket lives."""
+        while self._sock is sock and client.loop_misc() == mqtt.MQTT_ERR_SUCCESS:
+            await asyncio.sleep(1)
+
     def _on_connect(self, client: mqtt.Client, _userdata: Any, flags: Any,
                     reason_code: Any, _props: Any) -> None:
         if reason_code.is_failure:
             log.error("mqtt connect to %s:%s refused: %s", self.settings.mqtt_host,
                       self.settings.mqtt_port, reason_code)
             return
-        with self._lock:
-            self._generation += 1
+        self._generation += 1
+        self.stats.connects += 1
         log.info("mqtt connected as %s (session present: %s)", self.client_id,
                  flags.session_present)
         opts = SubscribeOptions(qos=1)
         client.subscribe([(t, opts) for t in subscriptions(self.settings.mqtt_share_group)])
 
     def _on_disconnect(self, _c: Any, _u: Any, _flags: Any, reason_code: Any, _p: Any) -> None:
-        log.warning("mqtt disconnected (%s); paho reconnects", reason_code)
+        log.warning("mqtt disconnected (%s)", reason_code)
+        self._down.set()
 
     def _on_subscribe(self, _c: Any, _u: Any, _mid: int, codes: list[Any], _p: Any) -> None:
         failed = [str(c) for c in codes if c.is_failure]
         if failed:
             log.error("mqtt subscription refused: %s (check the broker ACL)", failed)
-            return
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._on_subscribed)
-
-    def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        self._slots.acquire()  # blocks paho (and so the broker) beyond the in-flight bound
-        self._inbox.append((self._generation, msg.mid, msg.qos, msg.topic, msg.payload))
-        if not self._wake.is_set():
-            assert self._loop is not None
-            self._loop.call_soon_threadsafe(self._wake.set)
-
-    # ------------------------------------------------------------------ asyncio loop
-    def _on_subscribed(self) -> None:
-        self.stats.connects += 1
-        if not self.subscribed.is_set():
+        elif not self.subscribed.is_set():
             self.subscribed.set()
             log.info("subscribed: %s", subscriptions(self.settings.mqtt_share_group))
 
+    def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:  # brokers refuse such topics; dead-letter it if one slips by
+            topic = msg._topic.decode("utf-8", errors="replace")  # noqa: SLF001
+        self._inbox.append((self._generation, msg.mid, msg.qos, topic, msg.payload))
+        self._wake.set()
+        if len(self._inbox) + len(self._pending) >= 2 * self.max_inflight:
+            self._pause()  # only QoS 0 floods get here: Receive Maximum bounds QoS 1
+
+    def _pause(self) -> None:
+        if not self._paused and self._sock is not None:
+            asyncio.get_running_loop().remove_reader(self._sock)
+            self._paused = True
+
+    def _resume(self) -> None:
+        if self._paused and self._sock is not None:
+            asyncio.get_running_loop().add_reader(self._sock, self._read)
+        self._paused = False
+
+    # ------------------------------------------------------------------ routing and acks
     async def _pump(self) -> None:
         while True:
             await self._wake.wait()
@@ -204,14 +272,24 @@ class Bridge:
             await self._send(entry, record, topic, attempt=0)
 
     async def _send(self, entry: _Entry, record: Record, source: str, attempt: int) -> None:
-        s = self.settings
+        topic = self.settings.topic(record.topic)
         key = record.key.encode() if record.key is not None else None
         try:
-            fut = await self._producer.send(s.topic(record.topic), record.value, key=key)
+            partition = None if key is None else await self._partition_of(topic, key)
+            fut = await self._producer.send(topic, record.value, key=key, partition=partition)
         except KafkaError as exc:
             self._failed(entry, record, source, attempt, exc)
             return
         fut.add_done_callback(lambda f: self._sent(entry, record, source, attempt, f))
+
+    async def _partition_of(self, topic: str, key: bytes) -> int:
+        """The default partitioner's choice (as every Kafka client makes it), cached per key."""
+        found = self._partition.get((topic, key))
+        if found is None:
+            parts = sorted(await self._producer.partitions_for(topic))
+            found = self._partitioner(key, parts, parts)
+            self._partition[(topic, key)] = found
+        return found
 
     def _sent(self, entry: _Entry, record: Record, source: str, attempt: int,
               fut: asyncio.Future[Any]) -> None:
@@ -259,13 +337,20 @@ class Bridge:
 
     def _ack_ready(self) -> None:
         """Ack, in receive order, every message at the head whose records Kafka acknowledged."""
-        pending = self._pending
+        pending, client = self._pending, self._client
         while pending and pending[0].done:
             entry = pending.popleft()
-            self._slots.release()
             self.stats.acked += 1
-            if entry.qos == 0:
-                continue
-            with self._lock:
-                if entry.generation == self._generation and self._client is not None:
-                    self._client.ack(entry.mid, entry.qos)
+            if entry.qos and entry.generation == self._generation and client is not None \
+                    and client.is_connected():
+                client.ack(entry.mid, entry.qos)
+        if self._paused and len(self._inbox) + len(pending) < self.max_inflight:
+            self._resume()
+
+
+async def _wait(event: asyncio.Event, timeout: float) -> None:
+    """Wait for ``event`` at most ``timeout`` seconds."""
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+    except asyncio.TimeoutError:
+        pass

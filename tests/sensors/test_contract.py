@@ -191,3 +191,14 @@ def test_partly_foreign_well_formed_message() -> None:
     original = json.loads(letter.original)
     assert original["readings"][0]["sensor"] == "rg-0101"
     assert original["readings"][0]["unit"] == "mm"
+
+
+def test_valid_message_event_equals_the_normalised_event() -> None:
+    """The fast path splices the gateway's JSON; it must decode to the same event."""
+    payload = b'  {"readings": [{"sensor": "rg-0201", "ts": "2026-07-20T07:55:00Z", ' \
+              b'"kind": "rain_mm", "value": 3, "unit": "mm"}], "seq": 5}\n'
+    event = RawReadings.from_bytes(route(TOPIC, payload, REGISTRY, NOW)[0].value)
+    expected = RawReadings(gateway_id="gw-0002", mqtt_topic=TOPIC, received_at=NOW, seq=5,
+                           readings=[{"sensor": "rg-0201", "ts": "2026-07-20T07:55:00Z",
+                                      "kind": "rain_mm", "value": 3.0, "unit": "mm"}])
+    assert event == expected
