@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from anlan.events import Level
+from anlan.registry import Registry
 from streams.incidents.planview import LevelActions, PlanView, TaskSpec
 
 
@@ -64,10 +65,27 @@ class PlanBook:
 
     plans: dict[str, Any] = field(default_factory=dict)
     _views: dict[tuple[str, str], PlanView] = field(default_factory=dict)
+    _members: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    _by_kind: dict[str, list[Any]] = field(default_factory=dict)
 
     def for_kind(self, kind: str) -> list[Any]:
         """Plans that read sensors of ``kind``."""
-        return [p for p in self.plans.values() if kind in p.kinds]
+        found = self._by_kind.get(kind)
+        if found is None:
+            found = self._by_kind[kind] = [p for p in self.plans.values() if kind in p.kinds]
+        return found
+
+    def members(self, plan: Any, region: str, registry: Registry) -> dict[str, str]:
+        """The registry's sensors (id → kind) that count for ``plan`` in ``region`` (cached)."""
+        from contingency_plans.evaluate import region_of
+
+        key = (plan.id, region)
+        found = self._members.get(key)
+        if found is None:
+            found = self._members[key] = {
+                sid: info.kind for sid, info in registry.sensors.items()
+                if info.kind in plan.kinds and region_of(plan, info) == region}
+        return found
 
     def view(self, plan_id: str, region: str) -> PlanView:
         """The incident machine's view of a plan in a region (overrides applied; cached)."""

@@ -33,7 +33,7 @@ def make_alert(cur: Incident, plan: PlanView, msg_type: MsgType, previous: Level
     actions = plan.actions(shown)
     name = plan.name or plan.plan_id
     if msg_type == "Cancel":
-        headline = f"解除{name}{shown.colour_zh}预警"
+        headline = f"{cur.region}{name}{shown.colour_zh}预警解除"
         description = f"{cur.region}：{name}{shown.colour_zh}预警解除。"
         instruction = ""
     else:

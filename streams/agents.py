@@ -1,0 +1,321 @@
+"""The Faust agents: thin adapters that decode, call the pure core, write table state once per
+message and send what the core returned. Nothing here decides anything.
+
+- ``gateways`` (key gateway id): raw readings, gateway status and timer ticks → validated
+  readings, dead letters, sensor condition changes (keyed by region), maintenance alerts.
+- ``regions`` (key region): condition changes and reports → ``anlan.signals`` on level changes.
+- ``commands`` (key incident id): re-keys incident commands to ``plan:region``.
+- ``incidents`` (key plan:region): signals and commands → incidents, alerts, tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import faust
+from pydantic import ValidationError
+
+from anlan import topics as contract
+from anlan.events import (
+    Alert,
+    Command,
+    DeadLetter,
+    GatewayStatus,
+    RawReadings,
+    Readings,
+    Report,
+    Signal,
+    Task,
+)
+from anlan.settings import Settings
+from streams.app import Context
+from streams.assess.gateway import GatewayState, process_message
+from streams.assess.region import ConditionChange, RegionState, report_changes
+from streams.incidents import Slot, apply_command, apply_signal, parse_target
+from streams.incidents.machine import Outputs
+from streams.timers import maintenance_messages
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Context, Any, bytes, bytes | None], Awaitable[None]]
+
+
+def install_bare(app: faust.App, settings: Settings) -> None:
+    """A decode-only agent on the raw readings (the floor Faust sets for this input)."""
+    source = app.topic(settings.topic(contract.READINGS_RAW), key_serializer="raw",
+                       value_serializer="raw")
+    counter = {"readings": 0}
+    app.bench_counter = counter  # type: ignore[attr-defined]
+
+    @app.agent(source, name="bare")
+    async def bare(stream: Any) -> None:
+        async for value in stream:
+            counter["readings"] += len(RawReadings.from_bytes(value).readings)
+
+
+def install(app: faust.App, ctx: Context) -> None:
+    """Attach every agent and the silence timer to ``app``."""
+    s = ctx.settings
+    routes: dict[str, dict[str, Handler]] = {
+        "gateways": {s.topic(contract.READINGS_RAW): on_raw_readings,
+                     s.topic(contract.GATEWAY_STATUS): on_gateway_status,
+                     ctx.topics["ticks"].get_topic_name(): on_tick},
+        "regions": {ctx.topics["conditions"].get_topic_name(): on_condition},
+        "reports": {s.topic(contract.REPORTS_RAW): on_report},
+        "commands": {s.topic(contract.COMMANDS): on_command},
+        "incidents": {s.topic(contract.SIGNALS): on_signal,
+                      ctx.topics["commands"].get_topic_name(): on_incident_command},
+    }
+    sources = {"gateways": "gateway_in", "regions": "conditions", "reports": "reports_in",
+               "commands": "commands_in", "incidents": "incident_in"}
+    for name, table in routes.items():
+        _agent(app, ctx, name, ctx.topics[sources[name]], table)
+    _timer(app, ctx)
+
+
+def _agent(app: faust.App, ctx: Context, name: str, source: Any,
+           routes: dict[str, Handler]) -> None:
+    async def run(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            handler = routes.get(message.topic)
+            if handler is None:
+                continue
+            try:
+                await handler(ctx, event, event.value, event.key)
+            except Exception as exc:  # never crash the worker: dead-letter with the reason
+                log.exception("%s: failed on %s", name, message.topic)
+                await dead_letter(ctx, name, f"{type(exc).__name__}: {exc}", message.topic,
+                                  event.value, event.key)
+
+    app.agent(source, name=name)(run)
+
+
+def _timer(app: faust.App, ctx: Context) -> None:
+    intervals = [sensor.interval_s for sensor in ctx.registry.sensors.values()]
+    every = max(1.0, min([30.0, *(i / 2 for i in intervals)]))
+    raw_topic = ctx.settings.topic(contract.READINGS_RAW)
+
+    async def tick() -> None:
+        now = str(time.time()).encode()
+        for tp in app.consumer.assignment():
+            if tp.topic == raw_topic:
+                await ctx.topics["ticks"].send(key=b"tick", value=now, partition=tp.partition)
+
+    app.timer(interval=every, name="silence-ticks")(tick)
+
+
+# ---------------------------------------------------------------- helpers
+
+def _text(value: bytes | None) -> str | None:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+async def dead_letter(ctx: Context, stage: str, reason: str, source_topic: str,
+                      original: bytes | None, key: bytes | None) -> None:
+    """Send a rejected input to ``anlan.deadletter`` with its reason."""
+    letter = DeadLetter.of(stage=stage, reason=reason[:2000], source_topic=source_topic,
+                           original=original or b"", key=_text(key))
+    await ctx.topics["deadletter"].send(value=letter.to_bytes())
+
+
+def _gateway_state(ctx: Context, key: str) -> GatewayState:
+    value = ctx.tables["gateways"].get(key)
+    if value is None:
+        return GatewayState()
+    return value if isinstance(value, GatewayState) else GatewayState.from_dict(value)
+
+
+async def _send_maintenance(ctx: Context, outages: list[Any], opened: bool, at: float) -> None:
+    for outage in outages:
+        alert, task = maintenance_messages(outage, opened, at)
+        await _send_alert(ctx, alert)
+        if task is not None:
+            await _send_task(ctx, task)
+
+
+async def _send_alert(ctx: Context, alert: Alert) -> None:
+    await ctx.topics["alerts"].send(key=alert.incident_id.encode(), value=alert.to_bytes())
+
+
+async def _send_task(ctx: Context, task: Task) -> None:
+    await ctx.topics["tasks"].send(key=task.task_id.encode(), value=task.to_bytes())
+
+
+# ---------------------------------------------------------------- gateways
+
+async def on_raw_readings(ctx: Context, event: Any, value: bytes, key: bytes | None) -> None:
+    """Validate and assess one gateway message; state written once for the message."""
+    topic = event.message.topic
+    try:
+        msg = RawReadings.from_bytes(value)
+    except ValidationError as exc:
+        await dead_letter(ctx, "validate", f"not a RawReadings event: {exc}", topic, value, key)
+        return
+    if key is not None and _text(key) != msg.gateway_id:
+        await dead_letter(ctx, "validate", f"key {_text(key)!r} is not the gateway id "
+                          f"{msg.gateway_id!r}", topic, value, key)
+        return
+    state = _gateway_state(ctx, msg.gateway_id)
+    state.partition = event.message.partition
+    out = process_message(state, msg, ctx.registry, ctx.book)
+    ctx.tables["gateways"][msg.gateway_id] = state
+    if out.result.readings:
+        readings = Readings(gateway_id=msg.gateway_id, seq=msg.seq, received_at=msg.received_at,
+                            readings=out.result.readings)
+        await ctx.topics["readings"].send(key=key, value=readings.to_bytes())
+    if out.result.rejected:
+        reasons = "; ".join(f"{r.sensor}@{r.ts}: {r.reason}" for r in out.result.rejected[:20])
+        await dead_letter(ctx, "validate", f"{len(out.result.rejected)} reading(s) rejected: "
+                          f"{reasons}", topic, value, key)
+    for change in out.changes:
+        await ctx.topics["conditions"].send(key=change.region.encode(), value=change.to_bytes())
+    await _send_maintenance(ctx, out.recovered, False, msg.received_at.timestamp())
+
+
+async def on_gateway_status(ctx: Context, event: Any, value: bytes, key: bytes | None) -> None:
+    """A gateway's online / offline status opens or ends its outage."""
+    try:
+        status = GatewayStatus.from_bytes(value)
+    except ValidationError as exc:
+        await dead_letter(ctx, "timers", f"not a GatewayStatus event: {exc}",
+                          event.message.topic, value, key)
+        return
+    info = ctx.registry.gateways.get(status.gateway_id)
+    if info is None:
+        await dead_letter(ctx, "timers", f"unknown gateway {status.gateway_id}",
+                          event.message.topic, value, key)
+        return
+    state = _gateway_state(ctx, status.gateway_id)
+    state.partition = event.message.partition
+    at = status.at.timestamp()
+    changed = state.watch.status(status.gateway_id, info.region, status.status == "online", at)
+    if not changed:
+        return
+    ctx.tables["gateways"][status.gateway_id] = state
+    await _send_maintenance(ctx, changed, status.status == "offline", at)
+
+
+async def on_tick(ctx: Context, event: Any, value: bytes, key: bytes | None) -> None:
+    """A timer tick for this partition: open outages of silent gateways and sensors."""
+    now = float(value)
+    partition = event.message.partition
+    table = ctx.tables["gateways"]
+    for gateway_id in list(table.keys()):
+        state = _gateway_state(ctx, gateway_id)
+        if state.partition != partition:
+            continue
+        opened = state.watch.check(gateway_id, ctx.registry, now)
+        if opened:
+            table[gateway_id] = state
+            await _send_maintenance(ctx, opened, True, now)
+
+
+# ---------------------------------------------------------------- regions
+
+def _region_state(ctx: Context, key: str) -> RegionState:
+    value = ctx.tables["regions"].get(key)
+    if value is None:
+        return RegionState()
+    return value if isinstance(value, RegionState) else RegionState.from_dict(value)
+
+
+async def on_condition(ctx: Context, event: Any, value: bytes, key: bytes | None) -> None:
+    """A sensor's condition changed (or a report counts): re-assess the region."""
+    change = ConditionChange.from_bytes(value)
+    state = _region_state(ctx, change.region)
+    signals = state.apply(change, ctx.registry, ctx.book)
+    ctx.tables["regions"][change.region] = state
+    for signal in signals:
+        await ctx.topics["signals"].send(key=signal.key.encode(), value=signal.to_bytes())
+
+
+async def on_report(ctx: Context, event: Any, value: bytes, key: bytes | None) -> None:
+    """A report from a resident or grid worker: forward it to the regions of the plans that
+    count reports of its kind."""
+    topic = event.message.topic
+    try:
+        report = Report.from_bytes(value)
+    except ValidationError as exc:
+        await dead_letter(ctx, "assess", f"not a Report event: {exc}", topic, value, key)
+        return
+    if not report.region:
+        await dead_letter(ctx, "assess", "report without a region id cannot be counted",
+                          topic, value, key)
+        return
+    for change in report_changes(report, ctx.book):
+        await ctx.topics["conditions"].send(key=change.region.encode(), value=change.to_bytes())
+
+
+# ---------------------------------------------------------------- incidents
+
+INCIDENT_COMMANDS = {"ack", "resolve", "escalate", "manual_alert", "drill"}
+
+
+async def on_command(ctx: Context, event: Any, value: bytes, key: bytes | None) -> None:
+    """Re-key an incident command to its ``plan:region`` (task replies are not ours)."""
+    topic = event.message.topic
+    try:
+        command = Command.from_bytes(value)
+    except ValidationError as exc:
+        await dead_letter(ctx, "incidents", f"not a Command event: {exc}", topic, value, key)
+        return
+    if command.kind not in INCIDENT_COMMANDS:
+        return
+    target = parse_target(command.target)
+    if target is None:
+        await dead_letter(ctx, "incidents", f"{command.kind}: target {command.target!r} is not "
+                          "an incident id (plan:region:stamp) or plan:region", topic, value, key)
+        return
+    slot_key = f"{target[0]}:{target[1]}"
+    await ctx.topics["commands"].send(key=slot_key.encode(), value=value)
+
+
+def _slot(ctx: Context, plan: str, region: str) -> Slot:
+    value = ctx.tables["incidents"].get(f"{plan}:{region}")
+    if value is None:
+        return Slot(plan=plan, region=region)
+    return value if isinstance(value, Slot) else Slot.from_dict(value)
+
+
+async def _emit(ctx: Context, slot: Slot, out: Outputs) -> None:
+    ctx.tables["incidents"][f"{slot.plan}:{slot.region}"] = slot
+    for incident in out.incidents:
+        await ctx.topics["incidents"].send(key=incident.incident_id.encode(),
+                                           value=incident.to_bytes())
+    for alert in out.alerts:
+        await _send_alert(ctx, alert)
+    for task in out.tasks:
+        await _send_task(ctx, task)
+
+
+async def on_signal(ctx: Context, event: Any, value: bytes, key: bytes | None) -> None:
+    """Apply a level change of a plan for a region to its incident."""
+    try:
+        signal = Signal.from_bytes(value)
+    except ValidationError as exc:
+        await dead_letter(ctx, "incidents", f"not a Signal event: {exc}", event.message.topic,
+                          value, key)
+        return
+    slot = _slot(ctx, signal.plan, signal.region)
+    out = apply_signal(slot, signal, ctx.book.view(signal.plan, signal.region))
+    if out:
+        await _emit(ctx, slot, out)
+
+
+async def on_incident_command(ctx: Context, event: Any, value: bytes,
+                              key: bytes | None) -> None:
+    """Apply a duty officer's command to the incident of its plan + region."""
+    command = Command.from_bytes(value)
+    target = parse_target(command.target)
+    assert target is not None
+    slot = _slot(ctx, *target)
+    out = apply_command(slot, command, ctx.book.view(*target))
+    if out.rejected:
+        await dead_letter(ctx, "incidents", out.rejected, ctx.settings.topic(contract.COMMANDS),
+                          value, key)
+        return
+    await _emit(ctx, slot, out)
