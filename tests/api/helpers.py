@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -12,6 +13,16 @@ from anlan.events import (
 )
 from store.sink.decode import build_batch
 from store.sink.writer import Writer
+
+def run_async(factory: Callable[[], Any]) -> Any:
+    """Run a coroutine to completion on a fresh loop in its own thread (works while the
+    calling thread runs a loop, as sync Playwright does)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(factory())).result()
+
 
 TOPIC_OF = {Alert: topics.ALERTS, IncidentEvent: topics.INCIDENTS, Delivery: topics.DELIVERIES,
             Signal: topics.SIGNALS, Task: topics.TASKS, Readings: topics.READINGS,
@@ -58,30 +69,38 @@ def delivery(a: Alert, recipient: str, outcome: str = "sent") -> Delivery:
 def wait_commands(settings: Any, command_ids: set[str], timeout: float = 20.0
                   ) -> dict[str, tuple[bytes | None, Any]]:
     """(key, Command) of each command id, read from ``anlan.commands`` from the beginning."""
+    found = find_commands(settings, lambda c: c.command_id in command_ids, len(command_ids),
+                          timeout)
+    return {cmd.command_id: (key, cmd) for key, cmd in found}
+
+
+def find_commands(settings: Any, match: Callable[[Any], bool], want: int = 1,
+                  timeout: float = 20.0) -> list[tuple[bytes | None, Any]]:
+    """The first ``want`` commands on ``anlan.commands`` for which ``match`` is true."""
     import asyncio
 
     from anlan.events import Command
     from anlan.kafka import make_consumer
 
-    async def run() -> dict[str, tuple[bytes | None, Any]]:
+    async def run() -> list[tuple[bytes | None, Any]]:
         consumer = make_consumer(settings, topics.COMMANDS, group_id=None)
         await consumer.start()
         found: dict[str, tuple[bytes | None, Any]] = {}
         try:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
-            while set(found) != command_ids and loop.time() < deadline:
+            while len(found) < want and loop.time() < deadline:
                 batches = await consumer.getmany(timeout_ms=200)
                 for records in batches.values():
                     for rec in records:
                         cmd = Command.from_bytes(rec.value or b"")
-                        if cmd.command_id in command_ids:
+                        if match(cmd):
                             found[cmd.command_id] = (rec.key, cmd)
         finally:
             await consumer.stop()
-        return found
+        return list(found.values())
 
-    return asyncio.run(run())
+    return run_async(run)
 
 
 def offer_task(url: str, task: Task, person_id: str, ttl: timedelta = timedelta(hours=2)) -> str:
@@ -102,7 +121,7 @@ def offer_task(url: str, task: Task, person_id: str, ttl: timedelta = timedelta(
             await mob.add_assignment(conn, row, person_id, 0)
             return await create_link(conn, task.task_id, person_id, task.ts + ttl)
 
-    return asyncio.run(run())
+    return run_async(run)
 
 
 def produce(settings: Any, topic: str, key: str, event: Event) -> None:
@@ -120,4 +139,4 @@ def produce(settings: Any, topic: str, key: str, event: Event) -> None:
         finally:
             await producer.stop()
 
-    asyncio.run(run())
+    run_async(run)
