@@ -68,17 +68,18 @@ async def cap_of(conn: Conn, alert_id: str) -> str | None:
 
 
 async def claim(conn: Conn, incident_id: str, claims: list[Claim], owner: str) -> list[Claim]:
-    """Insert claims; return the ones this call created (the others exist already)."""
-    won: list[Claim] = []
-    for c in claims:
-        cur = await conn.execute(
-            "INSERT INTO dispatch_notifications (alert_id, person_id, round, incident_id, "
-            "state, owner) VALUES (%s, %s, %s, %s, 'sending', %s) "
-            "ON CONFLICT (alert_id, person_id, round) DO NOTHING",
-            (c.alert_id, c.person_id, c.round, incident_id, owner))
-        if cur.rowcount == 1:
-            won.append(c)
-    return won
+    """Insert claims (one round trip); return the ones this call created (the others exist)."""
+    if not claims:
+        return []
+    cur = await conn.execute(
+        "INSERT INTO dispatch_notifications (alert_id, person_id, round, incident_id, state, "
+        "owner) SELECT a, p, r, %s, 'sending', %s FROM unnest(%s::text[], %s::text[], "
+        "%s::int[]) AS c(a, p, r) ON CONFLICT (alert_id, person_id, round) DO NOTHING "
+        "RETURNING alert_id, person_id, round",
+        (incident_id, owner, [c.alert_id for c in claims], [c.person_id for c in claims],
+         [c.round for c in claims]))
+    created = {Claim(*row) for row in await cur.fetchall()}
+    return [c for c in claims if c in created]
 
 
 async def finish(conn: Conn, c: Claim, state: str, channel: str | None) -> None:
@@ -105,15 +106,14 @@ async def record_attempt(conn: Conn, incident_id: str, c: Claim, attempt: Attemp
     """Store one attempt (and refresh the claim's lease); return its delivery id."""
     delivery_id = uuid.uuid4().hex
     await conn.execute(
-        "INSERT INTO dispatch_attempts (delivery_id, alert_id, incident_id, person_id, round, "
-        "channel, url_index, attempt, outcome, error, at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (delivery_id, c.alert_id, incident_id, c.person_id, c.round, attempt.channel,
-         attempt.url_index, attempt.attempt, attempt.outcome, attempt.error, attempt.at))
-    await conn.execute(
-        "UPDATE dispatch_notifications SET claimed_at = now() "
+        "WITH attempt AS (INSERT INTO dispatch_attempts (delivery_id, alert_id, incident_id, "
+        "person_id, round, channel, url_index, attempt, outcome, error, at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)) "
+        "UPDATE dispatch_notifications SET claimed_at = now() "  # the lease stays fresh
         "WHERE alert_id = %s AND person_id = %s AND round = %s AND state = 'sending'",
-        (c.alert_id, c.person_id, c.round))
+        (delivery_id, c.alert_id, incident_id, c.person_id, c.round, attempt.channel,
+         attempt.url_index, attempt.attempt, attempt.outcome, attempt.error, attempt.at,
+         c.alert_id, c.person_id, c.round))
     return delivery_id
 
 
