@@ -148,3 +148,21 @@ async def welfare_status(conn: Conn, incident_id: str) -> dict[str, str]:
     cur = await conn.execute("SELECT resident_id, state FROM mob_welfare WHERE incident_id = %s",
                              (incident_id,))
     return {rid: state for rid, state in await cur.fetchall()}
+
+
+async def incident_is_exercise(conn: Conn, incident_id: str | None) -> bool:
+    """True when an alert of the incident seen by the dispatcher is a drill (``Exercise``)."""
+    if not incident_id:
+        return False
+    cur = await conn.execute(
+        "SELECT 1 FROM dispatch_alerts WHERE incident_id = %s "
+        "AND payload->>'status' = 'Exercise' LIMIT 1", (incident_id,))
+    return await cur.fetchone() is not None
+
+
+async def overdue(conn: Conn, now: datetime, limit: int = 50) -> list[TaskRow]:
+    """Tasks still looking for people after their deadline, locked for this transaction."""
+    cur = await conn.execute(
+        f"SELECT {_TASK_COLS} FROM mob_tasks WHERE state IN ('open', 'offered') "
+        "AND deadline <= %s ORDER BY deadline LIMIT %s FOR UPDATE SKIP LOCKED", (now, limit))
+    return [TaskRow(*r) for r in await cur.fetchall()]

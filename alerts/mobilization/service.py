@@ -73,8 +73,9 @@ class Mobilizer:
         ends = task.deadline or task.ts + timedelta(seconds=self.options.default_duration_s)
         wave_s = float(task.detail.get("wave_s") or self.options.wave_s)
         async with self.pool.connection() as conn:
-            if not await repo.insert_task(conn, task, "offered", ends, wave_s,
-                                          bool(task.detail.get("exercise"))):
+            exercise = bool(task.detail.get("exercise")) or \
+                await repo.incident_is_exercise(conn, task.incident_id)
+            if not await repo.insert_task(conn, task, "offered", ends, wave_s, exercise):
                 return []  # redelivered
             row = await repo.get_task(conn, task.task_id, lock=True)
             assert row is not None
@@ -112,16 +113,17 @@ class Mobilizer:
         children = welfare_tasks(directory, tree, task, now)
         messaged: list[str] = []
         async with self.pool.connection() as conn:
+            exercise = bool(task.detail.get("exercise")) or \
+                await repo.incident_is_exercise(conn, task.incident_id)
             if not task.detail.get("resident_id"):
                 ends = task.deadline or task.ts + timedelta(seconds=self.options.default_duration_s)
-                if not await repo.insert_task(conn, task, "offered", ends, 0.0,
-                                              bool(task.detail.get("exercise"))):
+                if not await repo.insert_task(conn, task, "offered", ends, 0.0, exercise):
                     return []
             rows = []
             for child in children:
+                child.detail["exercise"] = exercise
                 ends = child.deadline or now + timedelta(seconds=self.options.default_duration_s)
-                if not await repo.insert_task(conn, child, "offered", ends, 0.0,
-                                              bool(child.detail.get("exercise"))):
+                if not await repo.insert_task(conn, child, "offered", ends, 0.0, exercise):
                     continue
                 await repo.insert_welfare(conn, child)
                 row = await repo.get_task(conn, child.task_id)
@@ -221,11 +223,25 @@ class Mobilizer:
         now = now or utcnow()
         sends: list[tuple[TaskRow, list[str]]] = []
         async with self.pool.connection() as conn:
+            for row in await repo.overdue(conn, now):
+                await self._expire(conn, row)
             for row in await repo.due_waves(conn, now):
                 sends.append((row, await self._plan_wave(conn, row, now)))
         for row, picks in sends:
             await self._send(row, "offer", picks)
         return sum(len(p) for _, p in sends)
+
+    async def _expire(self, conn: repo.Conn, row: TaskRow) -> None:
+        """The deadline passed short of the quota: stop asking, keep who accepted."""
+        states = await repo.assignments(conn, row.task_id)
+        for pid, state in states.items():
+            if state == "offered":
+                await repo.set_assignment(conn, row.task_id, pid, "withdrawn")
+        await repo.set_task(conn, row.task_id, state="expired", next_wave_at=None)
+        accepted = [p for p, s in states.items() if s in ACTIVE]
+        log.warning("task %s expired with %d of %d places filled", row.task_id, len(accepted),
+                    row.quota)
+        await self._publish(row, "expired", accepted=accepted)
 
     async def cancel_incident(self, incident_id: str, reason: str) -> list[str]:
         """Cancel the incident's open tasks and tell everyone offered or assigned."""

@@ -207,3 +207,22 @@ async def test_offer_claimed_by_a_dead_dispatcher_is_resent_with_a_fresh_link(
     fresh = link_for(http, "罗斌", "志愿者招募")
     assert fresh not in http.posts[0]["message"]
     assert await reply(pool, m, fresh, "accept") == "accepted"
+
+
+async def test_deadline_expires_an_unfilled_task_and_drills_are_tagged(
+        settings: Settings, pool: AsyncConnectionPool, publisher: KafkaPublisher,
+        http: HttpReceiver) -> None:
+    d, m = setup(settings, pool, publisher, http)
+    from tests.alerts.helpers import alert
+
+    a = alert(status="Exercise", notify=[])
+    await d.handle_alert(a, now=a.sent)
+    t = task(quota=2, skills=["driving"], region="360121100002-G1", incident_id=a.incident_id,
+             deadline=DAY + timedelta(minutes=10))
+    assert await m.handle_task(t, now=DAY) == ["v-004"]
+    assert http.posts[-1]["title"].startswith("【演练】志愿者招募")
+    await m.tick(now=DAY + timedelta(minutes=11))
+    async with pool.connection() as conn:
+        row = await repo.get_task(conn, t.task_id)
+    assert row is not None and row.state == "expired"
+    assert await states(pool, t.task_id) == {"v-004": "withdrawn"}
