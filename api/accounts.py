@@ -6,10 +6,9 @@ from typing import Any
 
 import psycopg
 
-from store import auth as auth_repo
-
 from api.scope import ROLES
 from api.security import hash_password, new_api_token, token_hash
+from store import auth as auth_repo
 
 
 def create_user(conn: psycopg.Connection[Any], username: str, password: str, role: str,

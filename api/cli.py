@@ -19,7 +19,6 @@ import psycopg
 from anlan.errors import StartupError
 from anlan.settings import Settings, load_settings
 from anlan.stack.net import port_free
-
 from api import accounts
 from api.scope import ROLES
 from store import auth as auth_repo

@@ -16,7 +16,6 @@ from fastapi import HTTPException, status
 
 from anlan import topics
 from anlan.events import Command, Event, Report
-
 from api.state import AppState
 
 
@@ -28,7 +27,7 @@ async def _send(state: AppState, topic: str, key: str | None, event: Event) -> N
             state.producer.send_and_wait(state.settings.topic(topic), event.to_bytes(),
                                          key=key.encode() if key is not None else None),
             state.options.kafka_timeout_s)
-    except (TimeoutError, OSError, Exception) as exc:  # noqa: BLE001 - any broker failure
+    except (TimeoutError, OSError, Exception) as exc:
         if isinstance(exc, HTTPException):
             raise
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,

@@ -11,11 +11,10 @@ from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from store import auth as auth_repo
-
 from api.scope import ACTING_ROLES, DIRECTORY_ROLES, in_scope
 from api.security import API_TOKEN_PREFIX, InvalidToken, read_token, token_hash
 from api.state import AppState
+from store import auth as auth_repo
 
 
 class User(BaseModel):

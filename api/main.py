@@ -16,7 +16,6 @@ from anlan.kafka import make_producer
 from anlan.registry import RegistryError, load_registry
 from anlan.settings import Settings
 from anlan.stack.readiness import mark_ready
-
 from api import routes
 from api.metrics import ApiMetrics
 from api.options import ApiOptions

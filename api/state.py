@@ -11,7 +11,6 @@ from psycopg_pool import ConnectionPool
 
 from anlan.registry import Registry
 from anlan.settings import Settings
-
 from api.metrics import ApiMetrics
 from api.options import ApiOptions
 from api.ratelimit import RateLimiter

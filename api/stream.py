@@ -22,7 +22,6 @@ from anlan import topics
 from anlan.events import Alert, IncidentEvent
 from anlan.kafka import make_consumer
 from anlan.settings import Settings
-
 from api.metrics import ApiMetrics
 from api.scope import in_scope
 
@@ -95,7 +94,8 @@ async def _assigned(consumer: AIOKafkaConsumer, timeout: float) -> None:
 async def run_stream(settings: Settings, hub: StreamHub, metrics: ApiMetrics,
                      ready: asyncio.Event, timeout: float = 10.0) -> None:
     """Consume alerts and incidents from the end of the log into ``hub`` until cancelled."""
-    consumer = make_consumer(settings, topics.ALERTS, topics.INCIDENTS, group_id=None,
+    consumer = make_consumer(settings, topics.ALERTS, topics.INCIDENTS,
+                             group_id=None,  # type: ignore[arg-type]  # no group: every process
                              auto_offset_reset="latest", enable_auto_commit=False)
     await consumer.start()
     try:

@@ -44,7 +44,7 @@ def build_timeline(rows: dict[str, list[Row]]) -> list[TimelineEntry]:
     for r in rows.get("events", []):
         actor = f"（{r['actor']}）" if r.get("actor") else ""
         out.append(TimelineEntry(ts=r["ts"], kind="incident",
-                                 label=CHANGE_ZH.get(r["change"], r["change"]),
+                                 label=CHANGE_ZH.get(r["change"]) or str(r["change"]),
                                  summary=f"{_lv(r['previous'])} → {_lv(r['level'])}{actor}"))
     for r in rows.get("alerts", []):
         out.append(TimelineEntry(ts=r["ts"], kind="alert",
@@ -58,7 +58,7 @@ def build_timeline(rows: dict[str, list[Row]]) -> list[TimelineEntry]:
                                  f"{OUTCOME_ZH.get(r['outcome'], r['outcome'])}{err}"))
     for r in rows.get("commands", []):
         out.append(TimelineEntry(ts=r["ts"], kind="command",
-                                 label=COMMAND_ZH.get(r["kind"], r["kind"]),
+                                 label=COMMAND_ZH.get(r["kind"]) or str(r["kind"]),
                                  summary=str(r["actor"]), detail=r.get("detail") or {}))
     for r in rows.get("tasks", []):
         out.append(TimelineEntry(ts=r["ts"], kind="task", label="任务",

@@ -13,10 +13,9 @@ from typing import Any
 import psycopg
 from pydantic import ValidationError
 
-from anlan.errors import PermanentError
-
 from alerts.directory import Directory, parse_csv, parse_yaml
 from alerts.directory import db as directory_db
+from anlan.errors import PermanentError
 
 SECTIONS = {"regions": "id", "people": "id", "volunteers": "person", "vulnerable": "id"}
 

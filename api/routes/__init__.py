@@ -5,14 +5,25 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.routes import (
-    alerts, auth, cap, console, directory, health, incidents, regions, reports, sensors, stream,
+    alerts,
+    auth,
+    cap,
+    console,
+    directory,
+    health,
+    incidents,
+    plans,
+    regions,
+    reports,
+    sensors,
+    stream,
     tasks,
 )
 
 API_ROUTERS: tuple[APIRouter, ...] = (
     auth.router, auth.users_router, alerts.router, incidents.router, sensors.router,
     sensors.gateways_router, reports.router, tasks.router, tasks.links_router, regions.router,
-    directory.router, cap.router, stream.router,
+    directory.router, cap.router, stream.router, plans.router,
 )
 
 __all__ = ["API_ROUTERS", "console", "health"]

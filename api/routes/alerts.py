@@ -164,7 +164,7 @@ def _act(kind: str, alert_id: str, body: ActionBody, user: User, conn: DbConn,
 def ack(alert_id: str, user: ActingUser, conn: DbConn, state: State,
         body: ActionBody | None = None) -> CommandAccepted:
     """Acknowledge the alert's incident (stops the escalation clock)."""
-    return _act("ack", alert_id, body or ActionBody(), user, conn, state)
+    return _act("ack", alert_id, body or ActionBody(note=""), user, conn, state)
 
 
 @router.post("/{alert_id}/resolve", response_model=CommandAccepted,
@@ -172,7 +172,7 @@ def ack(alert_id: str, user: ActingUser, conn: DbConn, state: State,
 def resolve(alert_id: str, user: ActingUser, conn: DbConn, state: State,
             body: ActionBody | None = None) -> CommandAccepted:
     """Resolve the alert's incident (a Cancel alert follows)."""
-    return _act("resolve", alert_id, body or ActionBody(), user, conn, state)
+    return _act("resolve", alert_id, body or ActionBody(note=""), user, conn, state)
 
 
 @router.post("/{alert_id}/escalate", response_model=CommandAccepted,
@@ -180,7 +180,7 @@ def resolve(alert_id: str, user: ActingUser, conn: DbConn, state: State,
 def escalate(alert_id: str, user: ActingUser, conn: DbConn, state: State,
              body: EscalateBody | None = None) -> CommandAccepted:
     """Escalate the incident (to ``level``, or notify the next tier up)."""
-    body = body or EscalateBody()
+    body = body or EscalateBody(note="", level=None)
     extra = {"level": body.level} if body.level else {}
     return _act("escalate", alert_id, body, user, conn, state, extra)
 

@@ -9,12 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field
 
-from store import auth as auth_repo
-
 from api import accounts
 from api.deps import AdminUser, CurrentUser, DbConn, State, User
 from api.scope import ROLES
 from api.security import sign_token, verify_password
+from store import auth as auth_repo
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 users_router = APIRouter(prefix="/users", tags=["auth"])

@@ -6,17 +6,15 @@ rendered with ``alerts.cap.build_cap`` from the stored event.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 
-from anlan.events import Alert
-
 from alerts.cap import build_cap
 from alerts.directory import RegionTree
-
+from anlan.events import Alert
 from api.data import cap as repo
 from api.data import directory as directory_repo
 from api.deps import DbConn
@@ -32,7 +30,7 @@ def feed(request: Request, conn: DbConn,
          region: Annotated[str, Query(pattern=r"^\d{6}(\d{3}){0,2}(-G\d+)?$")] = "",
          days: Annotated[int, Query(ge=1, le=90)] = 7) -> Response:
     """Atom feed of Actual alerts of the last ``days`` days (optionally below ``region``)."""
-    since = datetime.now(timezone.utc) - timedelta(days=days)
+    since = datetime.now(UTC) - timedelta(days=days)
     rows = repo.feed_alerts(conn, region, since, 200)
     ET.register_namespace("", ATOM)
     root = ET.Element(f"{{{ATOM}}}feed")

@@ -13,10 +13,8 @@ from fastapi import APIRouter, HTTPException, Path, UploadFile, status
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from anlan.errors import PermanentError
-
 from alerts.directory import Person, Region, Volunteer, VulnerableResident
-
+from anlan.errors import PermanentError
 from api.data import directory as repo
 from api.deps import CurrentUser, DbConn, DirectoryUser, User
 from api.scope import DIRECTORY_ROLES, in_scope
@@ -64,7 +62,7 @@ def _add_section(section: str, model: type[BaseModel], key: str, region_field: s
         if existing is not None:
             user.check_region(getattr(existing, region_field))
         try:
-            repo.upsert(conn, section, body.model_dump(mode="python", by_alias=True),
+            repo.upsert(conn, section, body.model_dump(mode="python", by_alias=True),  # type: ignore[attr-defined]
                         f"api:{user.username}")
         except PermanentError as exc:
             raise _fail(exc) from exc

@@ -8,7 +8,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from anlan.events import Level
-
 from api.data import alerts as alert_repo
 from api.data import directory as directory_repo
 from api.deps import CurrentUser, DbConn

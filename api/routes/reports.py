@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from anlan.events import Report
-
 from api.commands import send_report
 from api.deps import State
 
@@ -61,7 +60,7 @@ def post_report(body: ReportIn, request: Request, state: State) -> ReportAccepte
         retry = max(1, int(state.limiter.retry_after(key) + 0.999))
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many reports; slow down",
                             headers={"Retry-After": str(retry)})
-    ts = body.ts or datetime.now(timezone.utc)
+    ts = body.ts or datetime.now(UTC)
     report = Report(report_id=uuid.uuid4().hex, reporter_id=body.reporter_id, kind=body.kind,
                     region=body.region, lat=body.lat, lon=body.lon, text=body.text, ts=ts,
                     source="http")

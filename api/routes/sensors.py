@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel
 
 from anlan.registry import KINDS
-
 from api.data import sensors as repo
 from api.deps import CurrentUser, DbConn, State
 from api.scope import in_scope, narrow
@@ -69,7 +68,7 @@ def list_sensors(user: CurrentUser, conn: DbConn, state: State,
     """Registered sensors in your area with their latest reading."""
     scope = _scope(user, region)
     latest = repo.latest(conn, scope)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     out = []
     for info in state.registry.sensors.values():
         if not in_scope(scope, info.region) or (kind and info.kind != kind):
@@ -93,7 +92,7 @@ def sensor_history(sensor_id: Annotated[str, Path(max_length=64)], user: Current
     if info is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no sensor {sensor_id}")
     user.check_region(info.region)
-    until = until or datetime.now(timezone.utc)
+    until = until or datetime.now(UTC)
     since = since or until - timedelta(hours=6)
     if since.tzinfo is None or until.tzinfo is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,

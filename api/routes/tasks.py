@@ -14,11 +14,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
+from alerts.mobilization.links import link_command, resolve_token
 from anlan import topics
 from anlan.errors import PermanentError
-
-from alerts.mobilization.links import link_command, resolve_token
-
 from api.commands import produce
 from api.data import audit
 from api.data import tasks as repo

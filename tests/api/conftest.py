@@ -17,7 +17,6 @@ import uvicorn
 from anlan.settings import Settings
 from anlan.stack.database import drop_database, ensure_database
 from anlan.stack.net import free_port
-
 from api import accounts
 from api.main import create_app
 from api.options import ApiOptions

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from anlan import topics
 from anlan.events import (
-    Alert, Delivery, Event, GatewayStatus, IncidentEvent, Level, Readings, Report, Signal, Task,
+    Alert,
+    Delivery,
+    Event,
+    GatewayStatus,
+    IncidentEvent,
+    Level,
+    Readings,
+    Report,
+    Signal,
+    Task,
 )
 from store.sink.decode import build_batch
 from store.sink.writer import Writer
+
 
 def run_async(factory: Callable[[], Any]) -> Any:
     """Run a coroutine to completion on a fresh loop in its own thread (works while the
@@ -47,7 +57,7 @@ def incident(region: str, level: Level = Level.I, *, status: str = "open",
     return IncidentEvent(
         incident_id=incident_id or f"inc-{uuid.uuid4().hex[:10]}", plan="rainstorm-cma",
         hazard="rainstorm", region=region, change=change, level=level,  # type: ignore[arg-type]
-        status=status, ts=ts or datetime.now(timezone.utc), actor=actor,  # type: ignore[arg-type]
+        status=status, ts=ts or datetime.now(UTC), actor=actor,  # type: ignore[arg-type]
         evidence=evidence or {})
 
 
@@ -106,7 +116,6 @@ def find_commands(settings: Any, match: Callable[[Any], bool], want: int = 1,
 def offer_task(url: str, task: Task, person_id: str, ttl: timedelta = timedelta(hours=2)) -> str:
     """Store a mobilization task offered to ``person_id`` through the alerts' own repository;
     return the personal-link token."""
-    import asyncio
 
     import psycopg
 
@@ -126,7 +135,6 @@ def offer_task(url: str, task: Task, person_id: str, ttl: timedelta = timedelta(
 
 def produce(settings: Any, topic: str, key: str, event: Event) -> None:
     """Produce one event to a contract topic (waits for the broker's ack)."""
-    import asyncio
 
     from anlan.kafka import make_producer
 

@@ -10,7 +10,6 @@ import pytest
 
 from anlan.events import Level
 from anlan.settings import Settings
-
 from tests.api.helpers import alert_for, delivery, incident, store_events, wait_commands
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,6 @@ import pytest
 from anlan import topics
 from anlan.events import Level
 from anlan.settings import Settings
-
 from tests.api.conftest import PASSWORD, Server
 from tests.api.helpers import alert_for, find_commands, incident, produce, store_events
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -14,7 +13,6 @@ import pytest
 from anlan import topics
 from anlan.events import Level, Report, Task
 from anlan.settings import Settings
-
 from tests.api.conftest import Server
 from tests.api.helpers import alert_for, incident, offer_task, produce, wait_commands
 
@@ -23,17 +21,17 @@ pytestmark = pytest.mark.integration
 
 def _read_events(base_url: str, token: str, want: int, out: list[dict],
                  opened: threading.Event) -> None:
-    with httpx.Client(base_url=base_url, timeout=30) as c:
-        with c.stream("GET", "/api/v1/stream", params={"access_token": token}) as resp:
-            opened.set()
-            event = None
-            for line in resp.iter_lines():
-                if line.startswith("event: "):
-                    event = line[7:]
-                elif line.startswith("data: ") and event in ("alert", "incident"):
-                    out.append({"type": event, **json.loads(line[6:])})
-                    if len(out) >= want:
-                        return
+    with httpx.Client(base_url=base_url, timeout=30) as c, \
+            c.stream("GET", "/api/v1/stream", params={"access_token": token}) as resp:
+        opened.set()
+        event = None
+        for line in resp.iter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: ") and event in ("alert", "incident"):
+                out.append({"type": event, **json.loads(line[6:])})
+                if len(out) >= want:
+                    return
 
 
 def test_stream_fans_out_kafka_events_within_scope(api_server: Server, tokens: dict[str, str],
@@ -134,7 +132,7 @@ def test_volunteer_link_accept(client: httpx.Client, seeded_db: str,
                                api_settings: Settings) -> None:
     task = Task(task_id=f"task-{uuid.uuid4().hex[:8]}", kind="mobilization", state="offered",
                 region="360121100001-G1", title="河口村堤段装沙袋", quota=2, skills=["sandbag"],
-                ts=datetime.now(timezone.utc))
+                ts=datetime.now(UTC))
     token = offer_task(seeded_db, task, "v-001")
     seen = client.get(f"/api/v1/links/{token}")
     assert seen.status_code == 200, seen.text

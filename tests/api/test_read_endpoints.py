@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from anlan.events import GatewayStatus, Level, Reading, Readings, Task
-
 from alerts.cap import validate_cap
-
+from anlan.events import GatewayStatus, Level, Reading, Readings, Task
 from tests.api.helpers import alert_for, incident, store_events
 
 pytestmark = pytest.mark.integration
@@ -37,7 +35,7 @@ def test_incidents_list_and_detail(as_user: Callable[[str], httpx.Client],
 
 def test_sensors_latest_and_history(as_user: Callable[[str], httpx.Client],
                                     seeded_db: str) -> None:
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     readings = [Reading(sensor="rg-0101", ts=now - timedelta(minutes=5 * i), kind="rain_mm",
                         value=float(i), region=CG_GRID) for i in range(6)]
     store_events(seeded_db, Readings(gateway_id="gw-0001", seq=1, received_at=now,
@@ -81,7 +79,7 @@ def test_regions_list_and_tree_with_worst_level(as_user: Callable[[str], httpx.C
 
 
 def test_tasks_list_and_detail(as_user: Callable[[str], httpx.Client], seeded_db: str) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     task = Task(task_id="task-sandbag-1", kind="mobilization", state="offered", region=CG_GRID,
                 title="河口村堤段装沙袋", quota=4, skills=["sandbag"], ts=now)
     store_events(seeded_db, task, task.model_copy(update={"state": "accepted",
