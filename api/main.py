@@ -9,7 +9,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
-from psycopg_pool import ConnectionPool
 
 from anlan.errors import StartupError
 from anlan.kafka import make_producer
@@ -22,6 +21,7 @@ from api.options import ApiOptions
 from api.ratelimit import RateLimiter
 from api.state import AppState
 from api.stream import StreamHub, run_stream
+from store.pool import make_pool
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
@@ -30,9 +30,7 @@ API_PREFIX = "/api/v1"
 async def _open(state: AppState) -> None:
     settings, options = state.settings, state.options
     state.loop = asyncio.get_running_loop()
-    pool: ConnectionPool = ConnectionPool(settings.database_url, min_size=1,
-                                          max_size=options.db_pool_max, open=False,
-                                          kwargs={"autocommit": True}, name="anlan-api")
+    pool = make_pool(settings, max_size=options.db_pool_max, name="anlan-api", open=False)
     try:
         await asyncio.to_thread(pool.open, True, 10.0)
     except Exception as exc:
