@@ -45,6 +45,8 @@ class SinkOptions:
     retention_days: float = 365.0
     retention_interval_s: float = 3600.0
     topics: tuple[str, ...] = SINK_TOPICS
+    rebalance_timeout_s: float | None = None  # None: settings.broker_rebalance_timeout
+    consumer_overrides: dict[str, Any] = field(default_factory=dict)  # aiokafka options
 
 
 @dataclass
@@ -77,9 +79,12 @@ class Sink:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set; marks the part ready once consuming."""
+        rebalance = self.options.rebalance_timeout_s or self.settings.broker_rebalance_timeout
         consumer = make_consumer(self.settings, *self.options.topics,
                                  group_id=self.options.group_id,
-                                 max_poll_records=self.options.max_records)
+                                 max_poll_records=self.options.max_records,
+                                 rebalance_timeout_ms=int(rebalance * 1000),
+                                 **self.options.consumer_overrides)
         await consumer.start()
         try:
             await self._retry(stop, consumer, self.writer.connect)

@@ -40,6 +40,14 @@ def _insert(table: str, stage: str, cols: str, conflict: str = "DO NOTHING") -> 
     return f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT {conflict}"
 
 
+def _newest_wins(table: str, ts: str, columns: tuple[str, ...]) -> str:
+    """SET clauses taking each column from the incoming row only when it is not older, so an
+    out-of-order event still contributes its part (first time, first acknowledger)."""
+    newer = f"EXCLUDED.{ts} >= {table}.{ts}"
+    return ", ".join(f"{c} = CASE WHEN {newer} THEN EXCLUDED.{c} ELSE {table}.{c} END"
+                     for c in columns)
+
+
 READINGS = Stage(
     "stage_readings",
     (("sensor_id", "text"), ("ts", "timestamptz"), ("kind", "text"),
@@ -102,23 +110,21 @@ INCIDENTS = Stage(
         "opened_at, updated_at, acknowledged_by, resolved_at, exercise, evidence) "
         "SELECT DISTINCT ON (s.incident_id) s.incident_id, s.plan, s.hazard, s.region, s.level, "
         "s.status, s.change, first.opened_at, s.ts, "
-        "CASE WHEN s.status <> 'open' THEN ack.actor END, "
+        "ack.actor, "
         "CASE WHEN s.status = 'resolved' THEN s.ts END, s.exercise, s.evidence "
         "FROM stage_incidents s "
         "JOIN (SELECT incident_id, min(ts) AS opened_at FROM stage_incidents "
         "      GROUP BY incident_id) first USING (incident_id) "
         "LEFT JOIN LATERAL (SELECT a.actor FROM stage_incidents a "
         "      WHERE a.incident_id = s.incident_id AND a.change = 'acknowledged' "
-        "      ORDER BY a.ts DESC LIMIT 1) ack ON true "
+        "      ORDER BY a.ts LIMIT 1) ack ON true "
         f"ORDER BY s.incident_id, s.ts DESC, {_STATUS_RANK.replace('status', 's.status')} DESC "
-        "ON CONFLICT (incident_id) DO UPDATE SET level = EXCLUDED.level, "
-        "status = EXCLUDED.status, last_change = EXCLUDED.last_change, "
-        "updated_at = EXCLUDED.updated_at, evidence = EXCLUDED.evidence, "
-        "region = EXCLUDED.region, exercise = EXCLUDED.exercise, "
-        "opened_at = LEAST(incidents.opened_at, EXCLUDED.opened_at), "
-        "acknowledged_by = COALESCE(EXCLUDED.acknowledged_by, incidents.acknowledged_by), "
-        "resolved_at = EXCLUDED.resolved_at "
-        "WHERE incidents.updated_at <= EXCLUDED.updated_at",
+        "ON CONFLICT (incident_id) DO UPDATE SET "
+        + _newest_wins("incidents", "updated_at", ("level", "status", "last_change",
+                                                   "updated_at", "evidence", "region", "exercise",
+                                                   "resolved_at"))
+        + ", opened_at = LEAST(incidents.opened_at, EXCLUDED.opened_at), "
+        "acknowledged_by = COALESCE(incidents.acknowledged_by, EXCLUDED.acknowledged_by)",
     ),
 )
 
@@ -160,12 +166,10 @@ TASKS = Stage(
         "FROM stage_tasks s JOIN (SELECT task_id, min(ts) AS created_at FROM stage_tasks "
         "GROUP BY task_id) first USING (task_id) "
         f"ORDER BY s.task_id, s.ts DESC, {_TASK_RANK.replace('state', 's.state')} DESC "
-        "ON CONFLICT (task_id) DO UPDATE SET state = EXCLUDED.state, title = EXCLUDED.title, "
-        "quota = EXCLUDED.quota, skills = EXCLUDED.skills, deadline = EXCLUDED.deadline, "
-        "region = EXCLUDED.region, incident_id = EXCLUDED.incident_id, "
-        "updated_at = EXCLUDED.updated_at, detail = EXCLUDED.detail, "
-        "created_at = LEAST(tasks.created_at, EXCLUDED.created_at) "
-        "WHERE tasks.updated_at <= EXCLUDED.updated_at",
+        "ON CONFLICT (task_id) DO UPDATE SET "
+        + _newest_wins("tasks", "updated_at", ("state", "title", "quota", "skills", "deadline",
+                                               "region", "incident_id", "updated_at", "detail"))
+        + ", created_at = LEAST(tasks.created_at, EXCLUDED.created_at)",
     ),
 )
 
