@@ -91,27 +91,43 @@ class Bridge:
         self._tasks: set[asyncio.Task[None]] = set()
         self._sock: Any = None
         self._paused = False
+        self._stopping = False
         self._partition: dict[tuple[str, bytes], int] = {}
         self._partitioner = DefaultPartitioner()
 
     # ------------------------------------------------------------------ lifecycle
-    async def run(self, stop: asyncio.Event) -> None:
-        """Run until ``stop`` is set: Kafka first, then MQTT; then shut down cleanly."""
+    async def run(self, stop: asyncio.Event, drain_timeout: float = 10.0) -> None:
+        """Run until ``stop`` is set: Kafka first, then MQTT. On stop, read no more, let Kafka
+        acknowledge what is in flight and ack it to the broker, then disconnect. A failure of
+        the bridge itself (never of input) is raised, so the process exits and is restarted."""
         if not await self._start_producer(stop):
             return
         self._client = self._make_client()
         pump = asyncio.create_task(self._pump(), name="bridge-pump")
         session = asyncio.create_task(self._mqtt_session(stop), name="bridge-mqtt")
+        stopped = asyncio.create_task(stop.wait())
         try:
-            await stop.wait()
-        finally:
-            pump.cancel()
+            await asyncio.wait({pump, session, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (pump, session):
+                if task.done() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
             session.cancel()
-            self._client.disconnect()
-            for task in list(self._tasks):
+            self._stopping = True
+            self._pause()
+            await self._drain(drain_timeout)
+        finally:
+            for task in (pump, session, stopped, *self._tasks):
                 task.cancel()
+            self._client.disconnect()
             await self._producer.stop()
             log.info("bridge stopped: %s", self.stats)
+
+    async def _drain(self, timeout: float) -> None:
+        """Wait (bounded) until every received message has been produced and acked."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (self._pending or self._inbox) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # let the last PUBACKs reach the socket
 
     async def _start_producer(self, stop: asyncio.Event) -> bool:
         delay = 0.5
@@ -175,8 +191,9 @@ class Bridge:
     # ------------------------------------------------------------------ paho callbacks
     def _on_socket_open(self, client: mqtt.Client, _u: Any, sock: Any) -> None:
         self._sock = sock
-        self._paused = False
-        asyncio.get_running_loop().add_reader(sock, self._read)
+        self._paused = self._stopping
+        if not self._stopping:
+            asyncio.get_running_loop().add_reader(sock, self._read)
         task = asyncio.ensure_future(self._misc(client, sock))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -249,6 +266,8 @@ class Bridge:
             self._paused = True
 
     def _resume(self) -> None:
+        if self._stopping:
+            return
         if self._paused and self._sock is not None:
             asyncio.get_running_loop().add_reader(self._sock, self._read)
         self._paused = False

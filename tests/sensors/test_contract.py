@@ -180,6 +180,8 @@ def test_subscriptions_are_shared() -> None:
     assert contract.subscriptions("g") == ["$share/g/anlan/v1/gw/+/readings",
                                            "$share/g/anlan/v1/gw/+/status",
                                            "$share/g/anlan/v1/reports/+"]
+    assert contract.subscriptions("") == ["anlan/v1/gw/+/readings", "anlan/v1/gw/+/status",
+                                          "anlan/v1/reports/+"]
 
 
 def test_partly_foreign_well_formed_message() -> None:
