@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from anlan import topics
 from anlan.events import (
@@ -258,25 +258,38 @@ def report_id(reporter_id: str, ts: datetime) -> str:
     return f"mqtt-{digest[:24]}"
 
 
+class ReportMessage(BaseModel):
+    """The JSON body of ``anlan/v1/reports/{reporter_id}`` (the bridge adds id and reporter)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(min_length=1, max_length=32, description="flooding, landslide, fire, …")
+    region: str | None = Field(None, min_length=1, max_length=32, description="region id")
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    text: str = Field("", max_length=2000)
+    ts: AwareDatetime = Field(description="RFC 3339 time with UTC offset")
+
+
 def _report_record(reporter_id: str, payload: bytes) -> Record:
     body = _json_object(payload)
-    extra = set(body) - {"kind", "region", "lat", "lon", "text", "ts"}
-    if extra:
-        raise Rejected(f"unknown fields: {sorted(extra)}")
-    if ("lat" in body) != ("lon" in body):
-        raise Rejected("'lat' and 'lon' go together")
-    if not body.get("region") and "lat" not in body:
-        raise Rejected("a report needs 'region' and/or 'lat'/'lon'")
-    if "ts" not in body:
-        raise Rejected("'ts' is required")
     try:
-        probe = Report.model_validate({**body, "report_id": "-", "reporter_id": reporter_id,
-                                       "source": "mqtt"})
+        msg = ReportMessage.model_validate(body)
     except ValidationError as exc:
+        err = exc.errors()[0]
+        if err["type"] == "extra_forbidden":
+            raise Rejected(f"unknown fields: {sorted(set(body) - set(ReportMessage.model_fields))}"
+                           ) from None
+        if err["type"] == "missing":
+            raise Rejected(f"'{err['loc'][0]}' is required") from None
         raise Rejected(_first_error(exc)) from None
-    probe.report_id = report_id(reporter_id, probe.ts)
-    key = probe.region or reporter_id
-    return Record(topics.REPORTS_RAW, key, probe.to_bytes())
+    if (msg.lat is None) != (msg.lon is None):
+        raise Rejected("'lat' and 'lon' go together")
+    if msg.region is None and msg.lat is None:
+        raise Rejected("a report needs 'region' and/or 'lat'/'lon'")
+    report = Report(report_id=report_id(reporter_id, msg.ts), reporter_id=reporter_id,
+                    source="mqtt", **msg.model_dump())
+    return Record(topics.REPORTS_RAW, msg.region or reporter_id, report.to_bytes())
 
 
 def _reject_constant(name: str) -> float:
