@@ -90,7 +90,8 @@ def sensor_readings(conn: Conn, sensor_id: str, start: datetime, end: datetime,
 def latest_readings(conn: Conn, region: str | None = None, kind: str | None = None,
                     sensor_ids: list[str] | None = None) -> list[Row]:
     """The newest reading of each sensor (optionally in a region subtree, of a kind)."""
-    where, params = ["true"], {}
+    where: list[str] = ["true"]
+    params: dict[str, Any] = {}
     if region:
         where.append(subtree_sql("region"))
         params.update(subtree_params(region))
@@ -157,7 +158,8 @@ _ALERT_COLUMNS = ('a.alert_id, a.incident_id, a.msg_type, a."references", a.stat
 
 def list_alerts(conn: Conn, f: AlertFilter = AlertFilter()) -> list[Row]:
     """Alerts matching ``f``, newest first, with their incident's current status."""
-    where, params = ["true"], {"limit": f.limit, "offset": f.offset}
+    where: list[str] = ["true"]
+    params: dict[str, Any] = {"limit": f.limit, "offset": f.offset}
     if f.region:
         where.append(subtree_sql("a.region"))
         params.update(subtree_params(f.region))
@@ -188,7 +190,8 @@ def active_alerts(conn: Conn, region: str | None = None, include_exercise: bool 
     In force: the incident's latest alert is not a Cancel and the incident (when known) is
     not resolved.
     """
-    where, params = ["true"], {}
+    where: list[str] = ["true"]
+    params: dict[str, Any] = {}
     if region:
         where.append(subtree_sql("a.region"))
         params.update(subtree_params(region))

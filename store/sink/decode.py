@@ -9,14 +9,24 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from anlan import topics
-from anlan.events import (Alert, Command, DeadLetter, Delivery, GatewayStatus, IncidentEvent,
-                          Readings, Report, Signal, Task)
+from anlan.events import (
+    Alert,
+    Command,
+    DeadLetter,
+    Delivery,
+    GatewayStatus,
+    IncidentEvent,
+    Readings,
+    Report,
+    Signal,
+    Task,
+)
 from store.sink import tables
 
 Row = tuple[Any, ...]
@@ -115,7 +125,7 @@ def reject_row(topic: str, key: bytes | None, value: bytes | None, reason: str,
     key_s = key.decode("utf-8", "replace").replace("\x00", "\ufffd") if key else None
     reason = reason[:2000].replace("\x00", "\ufffd")
     return (dedup_key("sink", topic, key_s or "", original), "sink", reason, topic, key_s,
-            original, at or datetime.now(timezone.utc))
+            original, at or datetime.now(UTC))
 
 
 def _reason(exc: Exception) -> str:

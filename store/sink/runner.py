@@ -156,7 +156,7 @@ class Sink:
                     try:
                         await asyncio.wait_for(stop.wait(), timeout=delay)
                         return None
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         pass
                     delay = min(delay * 2, self.options.backoff_max_s)
         finally:

@@ -56,12 +56,12 @@ READINGS = Stage(
     (
         _insert("readings", "stage_readings",
                 "sensor_id, ts, kind, value, region, gateway_id, seq, flags, received_at"),
-        "INSERT INTO readings_latest (sensor_id, ts, kind, value, region, gateway_id, flags) "
+        ("INSERT INTO readings_latest (sensor_id, ts, kind, value, region, gateway_id, flags) "
         "SELECT DISTINCT ON (sensor_id) sensor_id, ts, kind, value, region, gateway_id, flags "
         "FROM stage_readings ORDER BY sensor_id, ts DESC "
         "ON CONFLICT (sensor_id) DO UPDATE SET ts = EXCLUDED.ts, kind = EXCLUDED.kind, "
         "value = EXCLUDED.value, region = EXCLUDED.region, gateway_id = EXCLUDED.gateway_id, "
-        "flags = EXCLUDED.flags WHERE readings_latest.ts < EXCLUDED.ts",
+        "flags = EXCLUDED.flags WHERE readings_latest.ts < EXCLUDED.ts"),
     ),
 )
 
@@ -79,11 +79,11 @@ GATEWAY_STATUS = Stage(
     (("gateway_id", "text"), ("at", "timestamptz"), ("status", "text")),
     (
         _insert("gateway_status_log", "stage_gateway_status", "gateway_id, at, status"),
-        "INSERT INTO gateway_status (gateway_id, status, at) "
+        ("INSERT INTO gateway_status (gateway_id, status, at) "
         "SELECT DISTINCT ON (gateway_id) gateway_id, status, at FROM stage_gateway_status "
         "ORDER BY gateway_id, at DESC, status "
         "ON CONFLICT (gateway_id) DO UPDATE SET status = EXCLUDED.status, at = EXCLUDED.at "
-        "WHERE gateway_status.at <= EXCLUDED.at",
+        "WHERE gateway_status.at <= EXCLUDED.at"),
     ),
 )
 
@@ -179,9 +179,9 @@ COMMANDS = Stage(
      ("ts", "timestamptz"), ("detail", "jsonb")),
     (
         _insert("commands", "stage_commands", "command_id, kind, target, actor, ts, detail"),
-        "INSERT INTO audit_log (at, actor, action, target, detail, source, dedup_key) "
+        ("INSERT INTO audit_log (at, actor, action, target, detail, source, dedup_key) "
         "SELECT ts, actor, kind, target, detail, 'command', 'command:' || command_id "
-        "FROM stage_commands ON CONFLICT (dedup_key) DO NOTHING",
+        "FROM stage_commands ON CONFLICT (dedup_key) DO NOTHING"),
     ),
 )
 

@@ -65,15 +65,14 @@ class Writer:
             return 0
         try:
             conn = self._connect()
-            with conn.transaction():
-                with conn.cursor() as cur:
-                    for name, rows in batch.rows.items():
-                        if rows:
-                            _copy(cur, tables.STAGES[name], rows)
-                    for name, rows in batch.rows.items():
-                        if rows:
-                            for stmt in tables.STAGES[name].apply:
-                                cur.execute(stmt)  # type: ignore[call-overload]
+            with conn.transaction(), conn.cursor() as cur:
+                for name, rows in batch.rows.items():
+                    if rows:
+                        _copy(cur, tables.STAGES[name], rows)
+                for name, rows in batch.rows.items():
+                    if rows:
+                        for stmt in tables.STAGES[name].apply:
+                            cur.execute(stmt)  # type: ignore[call-overload]
         except psycopg.Error as exc:
             if is_retryable(exc) or self.conn is None or self.conn.closed:
                 self._drop()

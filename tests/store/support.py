@@ -5,18 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 
 from anlan import topics
-from anlan.events import (Alert, Command, Delivery, IncidentEvent, Level, Reading, Readings,
-                          Task)
+from anlan.events import Alert, Command, Delivery, IncidentEvent, Level, Reading, Readings, Task
 from anlan.kafka import make_producer
 from anlan.settings import Settings
 
-T0 = datetime(2026, 7, 20, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 20, 0, 0, tzinfo=UTC)
 
 
 def readings_event(gw: str, seq: int, n: int = 20, start: datetime = T0,

@@ -10,8 +10,15 @@ from anlan import topics
 from anlan.events import DeadLetter, GatewayStatus, Level, QualityFlag, Report, Signal
 from store.sink import tables
 from store.sink.decode import SINK_TOPICS, build_batch, decode_record, dedup_key
-from tests.store.support import (T0, alert_event, command_event, delivery_event, incident_event,
-                                 readings_event, task_event)
+from tests.store.support import (
+    T0,
+    alert_event,
+    command_event,
+    delivery_event,
+    incident_event,
+    readings_event,
+    task_event,
+)
 
 GOOD = [
     (topics.READINGS, readings_event("gw1", 3, n=5).to_bytes(), tables.READINGS, 5),

@@ -10,8 +10,15 @@ import psycopg
 import pytest
 
 from anlan.stack.database import drop_database, ensure_database
-from store.migrate import (MIGRATIONS_DIR, MigrationError, discover, flavour_of, migrate,
-                           split_statements, timescale_available)
+from store.migrate import (
+    MIGRATIONS_DIR,
+    MigrationError,
+    discover,
+    flavour_of,
+    migrate,
+    split_statements,
+    timescale_available,
+)
 
 
 def test_discover_orders_files_and_reads_flavours() -> None:

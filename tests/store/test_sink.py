@@ -23,10 +23,10 @@ from tests.store.support import T0, count, produce, readings_records, wait_until
 
 pytestmark = pytest.mark.integration
 
-FAST = dict(backoff_initial_s=0.05, backoff_max_s=0.5, poll_timeout_ms=100, retention_days=0,
-            rebalance_timeout_s=1.0,
+FAST = {"backoff_initial_s": 0.05, "backoff_max_s": 0.5, "poll_timeout_ms": 100, "retention_days": 0,
+            "rebalance_timeout_s": 1.0,
             # the embedded broker holds a JoinGroup for about the session timeout: keep it short
-            consumer_overrides=dict(session_timeout_ms=2000, heartbeat_interval_ms=300))
+            "consumer_overrides": {"session_timeout_ms": 2000, "heartbeat_interval_ms": 300}}
 
 
 @asynccontextmanager

@@ -14,8 +14,15 @@ from anlan.errors import PermanentError, RetryableError
 from anlan.events import GatewayStatus, Level, Report
 from store.sink.decode import build_batch
 from store.sink.writer import Writer
-from tests.store.support import (T0, alert_event, command_event, incident_event, readings_event,
-                                 rows, task_event)
+from tests.store.support import (
+    T0,
+    alert_event,
+    command_event,
+    incident_event,
+    readings_event,
+    rows,
+    task_event,
+)
 
 pytestmark = pytest.mark.integration
 
