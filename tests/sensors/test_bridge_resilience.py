@@ -33,10 +33,15 @@ def _seqs(values: list[bytes]) -> set[int]:
     return {RawReadings.from_bytes(v).seq for v in values}
 
 
+@pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto is not installed")
 def test_bridge_waits_for_kafka_then_forwards(make_settings: Callable[..., Settings],
                                               tmp_path: Path) -> None:
     port = free_port()
-    settings = make_settings().model_copy(update={"kafka_bootstrap": f"127.0.0.1:{port}"})
+    broker = ConfiguredMosquitto(tmp_path / "mosquitto", {"anlan-bridge": "b", "gw-0002": "g"})
+    broker.start()
+    settings = make_settings(mqtt_port=broker.port, mqtt_username="anlan-bridge",
+                             mqtt_password="b")
+    settings = settings.model_copy(update={"kafka_bootstrap": f"127.0.0.1:{port}"})
     bridge = BridgeProcess(settings, tmp_path)
     bridge.start(wait=False)
     kafka = EmbeddedKafka(port=port, log_path=tmp_path / "late-tansu.log")
@@ -49,7 +54,7 @@ def test_bridge_waits_for_kafka_then_forwards(make_settings: Callable[..., Setti
         kafka.start()
         asyncio.run(create_topics(settings))
         bridge.wait_ready(60)
-        client = connect_publisher(settings.mqtt_host, settings.mqtt_port, "late-kafka-gw")
+        client = connect_publisher("127.0.0.1", broker.port, "late-kafka-gw", "gw-0002", "g")
         publish_all(client, [(readings_topic("gw-0002"), _message(i)) for i in range(20)])
         client.disconnect()
         client.loop_stop()
@@ -59,6 +64,7 @@ def test_bridge_waits_for_kafka_then_forwards(make_settings: Callable[..., Setti
     finally:
         bridge.stop()
         kafka.stop()
+        broker.stop()
 
 
 @pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto is not installed")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,9 +13,35 @@ import pytest
 from anlan import topics
 from anlan.events import GatewayStatus, RawReadings
 from anlan.settings import Settings
+from sensors.broker import ConfiguredMosquitto, mosquitto_binary
 from tests.sensors.support import BridgeProcess, bridge_env, read_topic_sync
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto is not installed"),
+]
+
+GATEWAYS = ["gw-0001", "gw-0002", "gw-0003"] + [f"gw-sim-{i:04d}" for i in range(1, 7)]
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConfiguredMosquitto]:
+    """A private broker (deploy config): the simulated drill must not reach other bridges'
+    sessions on the machine's broker, where a later `anlan demo` would replay it."""
+    users = {"anlan-bridge": "bridge-pw", **{gw: f"{gw}-pw" for gw in GATEWAYS}}
+    with ConfiguredMosquitto(tmp_path_factory.mktemp("sim-broker"), users) as running:
+        (running.workdir / "credentials").write_text(
+            "".join(f"{user}:{pw}\n" for user, pw in users.items()))
+        yield running
+
+
+@pytest.fixture()
+def on_broker(make_settings: Callable[..., Settings],
+              broker: ConfiguredMosquitto) -> Callable[..., Settings]:
+    def factory(**overrides: object) -> Settings:
+        return make_settings(mqtt_port=broker.port, mqtt_username="anlan-bridge",
+                             mqtt_password="bridge-pw", **overrides)
+    return factory
 
 
 def _simulate(settings: Settings, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -32,13 +58,15 @@ def _readings(values: list[bytes]) -> list[tuple[str, str, float]]:
     return out
 
 
-def test_drill_reaches_kafka_through_the_bridge(make_settings: Callable[..., Settings],
+def test_drill_reaches_kafka_through_the_bridge(on_broker: Callable[..., Settings],
+                                                broker: ConfiguredMosquitto,
                                                 tmp_path: Path) -> None:
-    settings = make_settings()
+    settings = on_broker()
     bridge = BridgeProcess(settings, tmp_path)
     bridge.start()
     try:
-        done = _simulate(settings, tmp_path, "--scenario", "drill", "--wall-seconds", "1.5")
+        done = _simulate(settings, tmp_path, "--scenario", "drill", "--wall-seconds", "1.5",
+                         "--credentials", str(broker.workdir / "credentials"))
         assert done.returncode == 0, done.stderr
         assert "all acknowledged by the broker" in done.stderr
         assert "[simulate] step 36/36" in done.stderr
@@ -55,15 +83,15 @@ def test_drill_reaches_kafka_through_the_bridge(make_settings: Callable[..., Set
     for _gw, sensor, value in readings:
         totals[sensor] += value
     assert totals["rg-0201"] > 100 and totals["rg-0202"] > 100
-    # (Mosquitto also hands a new shared subscription the retained statuses of earlier runs)
     assert {GatewayStatus.from_bytes(v).gateway_id for v in statuses} >= \
         {"gw-0001", "gw-0002", "gw-0003"}
 
 
-def test_synthetic_gateways_with_written_registry(make_settings: Callable[..., Settings],
+def test_synthetic_gateways_with_written_registry(on_broker: Callable[..., Settings],
+                                                  broker: ConfiguredMosquitto,
                                                   tmp_path: Path) -> None:
     registry = tmp_path / "sim-sensors.yaml"
-    settings = make_settings(sensors_file=registry)
+    settings = on_broker(sensors_file=registry)
     dry = _simulate(settings, tmp_path, "--gateways", "6", "--sensors", "8",
                     "--write-registry", str(registry), "--scenario", "gas_leak", "--dry-run")
     assert dry.returncode == 0, dry.stderr
@@ -72,7 +100,8 @@ def test_synthetic_gateways_with_written_registry(make_settings: Callable[..., S
     bridge.start()
     try:
         done = _simulate(settings, tmp_path, "--gateways", "6", "--sensors", "8",
-                         "--scenario", "gas_leak", "--wall-seconds", "2")
+                         "--scenario", "gas_leak", "--wall-seconds", "2",
+                         "--credentials", str(broker.workdir / "credentials"))
         assert done.returncode == 0, done.stderr
         values = read_topic_sync(settings, topics.READINGS_RAW,
                                  lambda vs: len(vs) >= expected, timeout=30)
@@ -82,6 +111,13 @@ def test_synthetic_gateways_with_written_registry(make_settings: Callable[..., S
     assert len(values) == expected and dead == []
     assert {RawReadings.from_bytes(v).gateway_id for v in values} == \
         {f"gw-sim-{i:04d}" for i in range(1, 7)}
+
+
+def test_wrong_credentials_are_a_clear_startup_error(on_broker: Callable[..., Settings],
+                                                     tmp_path: Path) -> None:
+    done = _simulate(on_broker(), tmp_path, "--scenario", "drill")  # no --credentials
+    assert done.returncode == 2
+    assert "gateway gw-0001: MQTT connect refused" in done.stderr
 
 
 def test_unknown_scenario_is_a_clear_startup_error(settings: Settings, tmp_path: Path) -> None:
