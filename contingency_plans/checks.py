@@ -62,8 +62,13 @@ def _level(spec: LevelSpec | LevelOverride, path: Path, key: str) -> list[Proble
                     (f"level {key} has CAP severity {CAP_SEVERITY[key]}, not "
                      f"{spec.actions.cap.severity}")))
     for rleaf in region_leaves(spec.region_trigger):
-        if rleaf.type == "sensors" and rleaf.kind is not None and rleaf.kind not in KINDS:
+        if rleaf.type != "sensors":
+            continue
+        if rleaf.kind is not None and rleaf.kind not in KINDS:
             out.append((path + ("region_trigger",), f"unknown sensor kind {rleaf.kind!r}"))
+        if rleaf.at_level and LEVEL_ORDER.index(rleaf.at_level) > LEVEL_ORDER.index(key):
+            out.append((path + ("region_trigger",), (f"at_level {rleaf.at_level} is above the "
+                                                    f"level {key} it triggers")))
     return out
 
 

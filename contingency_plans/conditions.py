@@ -125,12 +125,15 @@ SensorCondition = Annotated[
 
 class SensorsAgree(_Strict):
     """N of the region's M sensors are at this level or above (``min_count`` and, optionally,
-    a ``min_fraction`` of M). Sensors with stale data do not count in M."""
+    a ``min_fraction`` of M), or at ``at_level`` or above when given (e.g. two sensors at IV
+    make the region III). With ``missing_data: ignore`` stale sensors do not count in M."""
 
     type: Literal["sensors"]
     min_count: int = Field(1, ge=1, strict=True)
     min_fraction: StrictNumber | None = Field(None, gt=0, le=1)
     kind: str | None = Field(None, description="count only sensors of this kind")
+    at_level: Literal["IV", "III", "II", "I"] | None = Field(
+        None, description="count sensors at this level or above instead of the level's own")
 
 
 class Reports(_Strict):
@@ -156,7 +159,8 @@ RegionCondition = Annotated[
     SensorsAgree | Reports | AnyOfRegion | AllOfRegion, Field(discriminator="type")
 ]
 
-DEFAULT_REGION_TRIGGER = SensorsAgree(type="sensors", min_count=1, min_fraction=None, kind=None)
+DEFAULT_REGION_TRIGGER = SensorsAgree(type="sensors", min_count=1, min_fraction=None,
+                                      kind=None, at_level=None)
 """A region is at a level when one of its sensors is (the default ``region_trigger``)."""
 
 for _model in (AnyOfSensor, AllOfSensor, AnyOfRegion, AllOfRegion):

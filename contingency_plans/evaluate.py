@@ -76,10 +76,13 @@ class RegionAssessment:
 
 def region_of(plan: Plan, sensor: SensorInfo) -> str:
     """The region a sensor's readings count for under the plan's ``scope``."""
-    region = sensor.region
-    if plan.scope == "sensor":
-        return region
-    if plan.scope == "grid":
+    return scope_region(plan, sensor.region)
+
+
+def scope_region(plan: Plan, region: str) -> str:
+    """The region a place (a sensor's or a report's region id) counts for under the plan's
+    ``scope``: itself for ``sensor`` / ``grid``, else its ancestor at that tier."""
+    if plan.scope in ("sensor", "grid"):
         return region
     base = region.split("-G")[0]
     want = _TIER_LEN[plan.scope]
@@ -289,12 +292,13 @@ def _region_holds(cond: RegionCondition, level: Level, members: list[_Member],
 def _sensors_agree(cond: SensorsAgree, level: Level, members: list[_Member],
                    found: list[dict[str, Any]]) -> bool:
     pool = [m for m in members if cond.kind is None or m.kind in ("", cond.kind)]
-    at = sorted((m for m in pool if m.level >= level), key=lambda m: (-m.level.rank, m.id))
+    floor = Level(cond.at_level) if cond.at_level else level
+    at = sorted((m for m in pool if m.level >= floor), key=lambda m: (-m.level.rank, m.id))
     if not at or len(at) < cond.min_count:
         return False
     if cond.min_fraction is not None and len(at) < cond.min_fraction * len(pool) - 1e-9:
         return False
-    found.append({"type": "sensors", "count": len(at), "of": len(pool),
+    found.append({"type": "sensors", "at_level": floor.value, "count": len(at), "of": len(pool),
                   "sensors": [m.id for m in at[:10]], "top": at[0].evidence})
     return True
 

@@ -56,7 +56,7 @@ class LevelSpec(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> LevelSpec:
-        uses_sensors = any(isinstance(leaf, SensorsAgree)
+        uses_sensors = any(isinstance(leaf, SensorsAgree) and leaf.at_level is None
                            for leaf in region_leaves(self.effective_region_trigger))
         if self.trigger is None and uses_sensors:
             raise ValueError("region_trigger counts sensors at this level but the level has no "

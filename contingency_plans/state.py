@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 _BUCKET_CHOICES = (3600, 1800, 900, 600, 300, 120, 60)
 MAX_BUCKET_S = 300
+"""Widest bucket for sums."""
 Time = datetime | float
 
 
@@ -65,13 +66,14 @@ class SensorState:
         """A state sized for every condition on ``kind`` in ``plans`` (overrides included)."""
         from contingency_plans.plan import all_leaves
         windows: list[float] = []
-        horizon, samples = 0.0, 0.0
+        horizon, samples, sums = 0.0, 0.0, False
         for plan in plans:
             for leaf in all_leaves(plan):
                 if leaf.kind != kind:
                     continue
                 if isinstance(leaf, WindowSum | WindowMax):
                     windows.append(leaf.window)
+                    sums = sums or isinstance(leaf, WindowSum)
                     horizon = max(horizon, leaf.window)
                 elif isinstance(leaf, ConsecutiveDays):
                     horizon = max(horizon, (leaf.days + 1) * 86400.0)
@@ -79,7 +81,7 @@ class SensorState:
                     samples = max(samples, leaf.window)
                 elif isinstance(leaf, Held):
                     samples = max(samples, leaf.duration)
-        return cls(_bucket_for(windows), horizon, samples)
+        return cls(_bucket_for(windows, sums), horizon, samples)
 
     @property
     def _slots(self) -> int:
@@ -229,14 +231,15 @@ class SensorState:
                 f"samples={len(self._ts)}, latest={self._last})")
 
 
-def _bucket_for(windows: list[float]) -> int:
-    """The widest bucket of at most 5 minutes (the usual reporting interval, so that windows
-    ending at a reading are exact) that divides every window and is at most 1/12 of the
-    shortest; 1 h when only daily maxima are needed."""
+def _bucket_for(windows: list[float], sums: bool) -> int:
+    """The widest bucket that divides every window and is at most 1/12 of the shortest; for
+    sums at most 5 minutes (the usual reporting interval, so that windows ending at a reading
+    are exact); 1 h when only daily maxima are needed."""
     if not windows:
         return 3600
     shortest = min(windows)
     for b in _BUCKET_CHOICES:
-        if b <= MAX_BUCKET_S and b * 12 <= shortest and all(w % b == 0 for w in windows):
+        if (b <= MAX_BUCKET_S or not sums) and b * 12 <= shortest and \
+                all(w % b == 0 for w in windows):
             return b
     return 60
