@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { api, el, fmtTime, levelBadge, LEVELS, STATUS, HAZARDS } = Anlan;
+  const { api, el, fmtTime, levelBadge, LEVELS, STATUS, HAZARDS, KINDS } = Anlan;
   const $ = (id) => document.getElementById(id);
   const state = { user: null, alerts: new Map(), streamOnly: new Map(), source: null,
     refreshTimer: null, pending: new Set(), regions: [] };
@@ -211,7 +211,9 @@
     const sensors = d.evidence_sensors || [];
     box.replaceChildren();
     if (!sensors.length) {
-      box.append(el("pre", { class: "json" }, JSON.stringify(d.evidence || {}, null, 2)));
+      const ev = d.evidence || {};
+      box.append(Object.keys(ev).length ? el("pre", { class: "json" }, JSON.stringify(ev, null, 2))
+        : el("p", { class: "muted" }, "无传感器证据（人工预警或报告触发）"));
       return;
     }
     const since = new Date(new Date(d.sent).getTime() - 6 * 3600e3).toISOString();
@@ -222,7 +224,7 @@
       const ths = s.threshold !== undefined && s.threshold !== null
         ? [{ value: s.threshold, colour: (LEVELS[d.level] || LEVELS.I).colour, label: `阈值 ${s.threshold}` }] : [];
       box.append(el("figure", { class: "chart-box" }, Charts.line(hist.points || [],
-        { title: `${s.sensor} ${s.kind || hist.kind || ""}`, unit: hist.unit || "", thresholds: ths })));
+        { title: `${s.sensor} ${KINDS[s.kind || hist.kind] || s.kind || ""}`, unit: hist.unit || "", thresholds: ths })));
     }
   }
 
@@ -242,7 +244,8 @@
       el("td", {}, g.status === "online" ? "在线" : g.status === "offline" ? "离线" : "未知"),
       el("td", {}, fmtTime(g.at)))));
     $("sensors").replaceChildren(...sensors.map((s) => el("tr", {},
-      el("td", {}, s.sensor_id), el("td", {}, s.kind), el("td", {}, regionName(s.region)),
+      el("td", {}, s.sensor_id), el("td", {}, KINDS[s.kind] || s.kind),
+      el("td", {}, regionName(s.region)),
       el("td", {}, s.value === null || s.value === undefined ? "—" : `${s.value} ${s.unit || ""}`),
       el("td", {}, fmtTime(s.ts)))));
   }

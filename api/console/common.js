@@ -14,6 +14,10 @@ const Anlan = (() => {
     waterlogging: "内涝", gale: "大风", typhoon: "台风", fire: "火灾", gas: "燃气",
     gas_leak: "燃气泄漏", heat: "高温", cold_wave: "寒潮", snow: "暴雪" };
 
+  const KINDS = { rain_mm: "雨量", water_level_m: "水位", displacement_mm: "位移",
+    gas_lel_pct: "可燃气体", smoke_obscuration: "烟感", wind_mps: "风速", temperature_c: "温度",
+    soil_moisture_pct: "土壤含水率" };
+
   function token() { return localStorage.getItem("anlan.token"); }
   function setToken(t) { if (t) localStorage.setItem("anlan.token", t);
     else localStorage.removeItem("anlan.token"); }
@@ -66,5 +70,5 @@ const Anlan = (() => {
     return el("span", { class: `badge lvl-${info.colour}` }, `${info.zh}预警`);
   }
 
-  return { LEVELS, STATUS, HAZARDS, api, ApiError, token, setToken, fmtTime, el, levelBadge };
+  return { LEVELS, STATUS, HAZARDS, KINDS, api, ApiError, token, setToken, fmtTime, el, levelBadge };
 })();

@@ -38,3 +38,12 @@ def assignments(conn: Conn, task_id: str) -> list[Row]:
     return fetch_all(conn, "SELECT a.person_id, p.name, a.state, a.wave, a.updated_at FROM "
                      "mob_assignments a LEFT JOIN dir_people p ON p.id = a.person_id "
                      "WHERE a.task_id = %(id)s ORDER BY a.wave, a.person_id", {"id": task_id})
+
+
+def offered_task(conn: Conn, task_id: str) -> Row | None:
+    """A task as mobilization holds it (``mob_tasks``), for pages opened before the sink wrote
+    the ``tasks`` row: region, deadline and the event's detail."""
+    return fetch_one(conn, "SELECT t.task_id, t.kind, t.state, t.region, t.title, t.deadline, "
+                     "coalesce(t.payload -> 'detail', '{}'::jsonb) AS detail, r.name AS "
+                     "region_name FROM mob_tasks t LEFT JOIN dir_regions r ON r.id = t.region "
+                     "WHERE t.task_id = %(id)s", {"id": task_id})

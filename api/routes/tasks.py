@@ -57,6 +57,7 @@ class LinkTask(BaseModel):
     task_state: str
     assignment_state: str | None
     region: str | None = None
+    region_name: str | None = None
     deadline: datetime | None = None
     description: str = ""
     expires_at: datetime
@@ -108,11 +109,15 @@ def open_link(token: Annotated[str, TOKEN], conn: DbConn) -> LinkTask:
     if link is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown or expired link")
     task = repo.get_task(conn, link.task_id) or {}
-    detail = task.get("detail") or {}
+    offered = repo.offered_task(conn, link.task_id) or {}
+    detail = task.get("detail") or offered.get("detail") or {}
     return LinkTask(task_id=link.task_id, kind=link.task_kind, title=link.task_title,
                     task_state=task.get("state", link.task_state),
-                    assignment_state=link.assignment_state, region=task.get("region"),
-                    deadline=task.get("deadline"), expires_at=link.expires_at,
+                    assignment_state=link.assignment_state,
+                    region=task.get("region") or offered.get("region"),
+                    region_name=offered.get("region_name"),
+                    deadline=task.get("deadline") or offered.get("deadline"),
+                    expires_at=link.expires_at,
                     description=str(detail.get("description", "")))
 
 

@@ -46,7 +46,7 @@ def test_sensors_latest_and_history(as_user: Callable[[str], httpx.Client],
     sensors = {s["sensor_id"]: s for s in c.get("/api/v1/sensors").json()}
     assert "rg-0301" not in sensors  # 河口镇's gauge
     assert sensors["rg-0101"]["value"] == 0.0 and sensors["rg-0101"]["stale"] is False
-    assert sensors["rg-0101"]["unit"] == "mm" and sensors["rg-0102"]["value"] is None
+    assert sensors["rg-0101"]["unit"] == "mm" and sensors["wl-0101"]["value"] is None
     hist = c.get("/api/v1/sensors/rg-0101/history",
                  params={"since": (now - timedelta(hours=1)).isoformat()}).json()
     assert hist["resolution"] == "raw"
