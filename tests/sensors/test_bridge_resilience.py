@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,3 +106,58 @@ def test_bridge_reconnects_when_mosquitto_restarts(make_settings: Callable[..., 
     finally:
         bridge.stop()
         broker.stop()
+
+
+@pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto is not installed")
+def test_no_ack_while_kafka_is_down_then_delivered(make_settings: Callable[..., Settings],
+                                                   tmp_path: Path) -> None:
+    """Kafka goes away mid-run: the bridge holds the MQTT acks, and delivers once it is back."""
+    kafka = EmbeddedKafka(log_path=tmp_path / "tansu.log")
+    broker = ConfiguredMosquitto(tmp_path / "mosquitto", {"anlan-bridge": "b", "gw-0002": "g"})
+    broker.start()
+    kafka.start()
+    settings = make_settings(mqtt_port=broker.port, mqtt_username="anlan-bridge",
+                             mqtt_password="b")
+    settings = settings.model_copy(update={"kafka_bootstrap": kafka.bootstrap})
+    client = connect_publisher("127.0.0.1", broker.port, "gw-0002-pub", "gw-0002", "g")
+    try:
+        asyncio.run(_kafka_outage(settings, kafka, client))
+    finally:
+        client.disconnect()
+        client.loop_stop()
+        kafka.stop()
+        broker.stop()
+
+
+async def _kafka_outage(settings: Settings, kafka: EmbeddedKafka, client: Any) -> None:
+    from anlan.registry import load_registry
+    from sensors.bridge import Bridge
+    from tests.sensors.support import read_topic
+
+    await create_topics(settings)
+    bridge = Bridge(settings, load_registry(settings.sensors_file), session_expiry_s=60)
+    stop = asyncio.Event()
+    task = asyncio.create_task(bridge.run(stop))
+    try:
+        await asyncio.wait_for(bridge.subscribed.wait(), 20)
+        await asyncio.to_thread(publish_all, client, [(readings_topic("gw-0002"), _message(i))
+                                                      for i in range(50)])
+        while bridge.stats.acked < 50:
+            await asyncio.sleep(0.02)
+        await asyncio.to_thread(kafka.stop)
+        await asyncio.to_thread(publish_all, client, [(readings_topic("gw-0002"), _message(i))
+                                                      for i in range(50, 100)])
+        while bridge.stats.received < 100:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(1.0)
+        assert bridge.stats.acked == 50 and len(bridge._pending) == 50  # noqa: SLF001
+        await asyncio.to_thread(kafka.start)  # a fresh (memory) broker on the same port
+        await create_topics(settings)
+        values = await read_topic(settings, topics.READINGS_RAW,
+                                  lambda vs: _seqs(vs) >= set(range(50, 100)), 60)
+        assert _seqs(values) >= set(range(50, 100))
+        while bridge.stats.acked < 100:
+            await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await task
