@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -112,6 +113,15 @@ class Child:
     def tail(self, lines: int = 40) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+    def assigned(self, topic: str) -> set[int]:
+        """Partitions of ``topic`` in the worker's latest assignment (from its log)."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        lines = [ln for ln in text.splitlines() if "newly assigned partitions" in ln]
+        if not lines:
+            return set()
+        return {int(p) for p in re.findall(
+            rf"topic='{re.escape(topic)}', partition=(\d+)", lines[-1])}
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no final commit."""

@@ -1,0 +1,117 @@
+"""Kill the worker mid-scenario (SIGKILL) and restart it; two workers against one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from anlan import topics
+from anlan.events import Alert, Level
+from anlan.settings import Settings
+from tests.streams.harness import (
+    Child,
+    alerts_of,
+    cancelled,
+    collect,
+    produce,
+    rain_plans_dir,
+    raw_message,
+    run,
+    unique_registry,
+)
+from tests.streams.scenario import check_lifecycle, storm
+
+pytestmark = pytest.mark.integration
+
+Layout = dict[str, tuple[str, list[str]]]
+
+
+def _start() -> datetime:
+    return datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=27)
+
+
+def _storm_records(layout: Layout) -> list[tuple[str, str, bytes]]:
+    """Every gauge's storm (shifted 15 min per gauge), one message per gateway and step."""
+    start = _start()
+    gauges = [(gw, g, i) for i, (gw, g) in enumerate(
+        (gw, g) for gw, (_, gs) in sorted(layout.items()) for g in gs)]
+    steps = [storm(start + timedelta(minutes=15 * i)) for _, _, i in gauges]
+    records = []
+    for step in range(len(steps[0])):
+        by_gateway: dict[str, list[tuple[str, datetime, float]]] = {}
+        for (gw, gauge, i) in gauges:
+            ts, mm = steps[i][step]
+            by_gateway.setdefault(gw, []).append((gauge, ts, mm))
+        for gw, readings in by_gateway.items():
+            records.append((topics.READINGS_RAW, gw,
+                            raw_message(gw, step, readings).to_bytes()))
+    return records
+
+
+def _regions(layout: Layout, settings: Settings) -> set[str]:
+    from anlan.registry import load_registry
+
+    return {s.region for s in load_registry(settings.sensors_file).sensors.values()}
+
+
+def test_sigkill_mid_scenario_loses_no_incident_and_duplicates_no_alert(
+        make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+    sensors, layout = unique_registry(tmp_path)
+    one = {gw: v for gw, v in layout.items() if len(v[1]) == 1}
+    gateway = sorted(one)[0]
+    region = one[gateway][0]
+    settings = make_settings(plans_dir=rain_plans_dir(tmp_path), sensors_file=sensors)
+    records = _storm_records({gateway: one[gateway]})
+    worker = Child("worker", settings, tmp_path).start()
+    try:
+        run(produce(settings, records[:56]))  # to 14 h: orange at ~11 h, red at ~12.5 h
+        run(collect(settings, topics.ALERTS, lambda v: any(
+            a.level == Level.II for a in alerts_of(v)), timeout=30))
+        worker.kill()
+        worker = Child("worker", settings, tmp_path).start()
+        run(produce(settings, records[56:]))
+        values = run(collect(settings, topics.ALERTS, cancelled({region}), timeout=60))
+    finally:
+        worker.stop()
+    alerts = alerts_of(values)
+    check_lifecycle([a.level for a in alerts])
+    assert len({a.alert_id for a in alerts}) == len(alerts), [a.alert_id for a in alerts]
+    assert len({a.incident_id for a in alerts}) == 1  # the open incident survived the kill
+    assert alerts[-1].references == [a.alert_id for a in alerts[:-1]]
+
+
+def test_two_workers_on_four_partitions_give_the_same_alerts_as_one(
+        make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+    sensors, layout = unique_registry(tmp_path)
+    plans = rain_plans_dir(tmp_path)
+    single = make_settings(plans_dir=plans, sensors_file=sensors, topic_partitions=4)
+    double = make_settings(plans_dir=plans, sensors_file=sensors, topic_partitions=4)
+    workers = [Child("worker", single, tmp_path).start(wait=False),
+               Child("worker", double, tmp_path).start(wait=False),
+               Child("worker", double, tmp_path).start(wait=False)]
+    records = _storm_records(layout)
+    regions = _regions(layout, single)
+    try:
+        for w in workers:
+            w.wait_ready()
+        run(produce(single, records))
+        run(produce(double, records))
+        got: list[list[Alert]] = []
+        for settings in (single, double):
+            values = run(collect(settings, topics.ALERTS, cancelled(regions), timeout=90))
+            got.append(alerts_of(values))
+        raw = double.topic(topics.READINGS_RAW)
+        shares = [workers[1].assigned(raw), workers[2].assigned(raw)]
+    finally:
+        for w in workers:
+            w.stop()
+    for alerts in got:
+        for region in regions:
+            check_lifecycle([a.level for a in alerts if a.region == region])
+    assert all(shares) and shares[0] | shares[1] == {0, 1, 2, 3}, shares  # really split
+    a, b = ({x.alert_id: x.to_bytes() for x in alerts} for alerts in got)
+    assert len(a) == len(got[0]) and len(b) == len(got[1])  # no duplicates on either
+    assert a == b
