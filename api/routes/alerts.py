@@ -20,6 +20,7 @@ from api.data import audit
 from api.data import incidents as incident_repo
 from api.deps import ActingUser, CurrentUser, DbConn, State, User
 from api.evidence import evidence_sensors
+from api.plan_lookup import plan_for_hazard
 from api.scope import narrow
 from api.timeline import TimelineEntry, build_timeline
 
@@ -90,8 +91,9 @@ class ManualAlert(BaseModel):
     headline: str = Field(min_length=1, max_length=160)
     description: str = Field("", max_length=4000)
     instruction: str = Field("", max_length=2000)
-    plan: str = Field("manual", max_length=64)
-    exercise: bool = False
+    plan: str | None = Field(None, max_length=64, pattern=r"^[a-z][a-z0-9_]*$",
+                             description="default: the plan for the hazard")
+    exercise: bool = Field(False, description="a drill (the incident and alerts are Exercise)")
 
 
 def _summary(row: dict[str, Any]) -> AlertSummary:
@@ -188,12 +190,13 @@ def escalate(alert_id: str, user: ActingUser, conn: DbConn, state: State,
 @router.post("", response_model=CommandAccepted, status_code=status.HTTP_202_ACCEPTED)
 def manual_alert(body: ManualAlert, user: ActingUser, conn: DbConn,
                  state: State) -> CommandAccepted:
-    """Issue an alert by hand for a region in your area (a ``manual_alert`` command keyed by
-    ``plan:region``, ``detail.exercise`` marks a drill; the worker opens the incident and
-    raises the alert)."""
+    """Issue an alert by hand for a region in your area: a ``manual_alert`` command (``drill``
+    when ``exercise``) keyed by ``plan:region``; the worker opens the incident of that plan and
+    region, or raises it to ``level``, and issues the alert."""
     user.check_region(body.region)
-    kind = "manual_alert"
-    target = f"{body.plan}:{body.region}"
+    kind = "drill" if body.exercise else "manual_alert"
+    plan = body.plan or plan_for_hazard(state.settings.plans_dir, body.hazard)
+    target = f"{plan}:{body.region}"
     detail = {**body.model_dump(), "request_id": uuid.uuid4().hex, "via": "api"}
     cmd = send_command(state, kind, target, user.username, detail)
     audit.record(conn, user.username, kind, target, detail, dedup_key=f"cmd:{cmd.command_id}")

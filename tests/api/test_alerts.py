@@ -145,9 +145,16 @@ def test_manual_alert(as_user: Callable[[str], httpx.Client], api_settings: Sett
     assert resp.status_code == 202, resp.text
     cmd_id = resp.json()["command_id"]
     key, cmd = wait_commands(api_settings, {cmd_id})[cmd_id]
-    assert (cmd.kind, cmd.target, key) == ("manual_alert", "manual:360121100002",
-                                           b"manual:360121100002")
+    assert (cmd.kind, cmd.target, key) == ("manual_alert", "urban_waterlogging:360121100002",
+                                           b"urban_waterlogging:360121100002")  # its plan
     assert cmd.detail["level"] == "II" and cmd.detail["exercise"] is False
+    drill = c.post("/api/v1/alerts", json={**body, "hazard": "rainstorm", "exercise": True})
+    drill_id = drill.json()["command_id"]
+    _, cmd = wait_commands(api_settings, {drill_id})[drill_id]
+    assert (cmd.kind, cmd.target) == ("drill", "rainstorm:360121100002")  # the rainstorm plan
+    fire = c.post("/api/v1/alerts", json={**body, "hazard": "fire"}).json()["command_id"]
+    _, cmd = wait_commands(api_settings, {fire})[fire]
+    assert cmd.target == "fire:360121100002"  # no plan for fires: named after the hazard
     outside = c.post("/api/v1/alerts", json={**body, "region": "360121101001"})
     assert outside.status_code == 403
     bad = c.post("/api/v1/alerts", json={"region": "x", "level": "V", "hazard": "Rain!"})
