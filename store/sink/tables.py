@@ -9,6 +9,7 @@ the key ordered by event time, and ``WHERE`` the stored row is not newer).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -53,17 +54,36 @@ READINGS = Stage(
     (("sensor_id", "text"), ("ts", "timestamptz"), ("kind", "text"),
      ("value", "double precision"), ("region", "text"), ("gateway_id", "text"),
      ("seq", "bigint"), ("flags", "text[]"), ("received_at", "timestamptz")),
+    (_insert("readings", "stage_readings",
+             "sensor_id, ts, kind, value, region, gateway_id, seq, flags, received_at"),),
+)
+# The writer may COPY readings straight into the table (see store.sink.writer); either way the
+# newest reading per sensor of the batch goes through this stage.
+READINGS_LATEST = Stage(
+    "stage_readings_latest",
+    (("sensor_id", "text"), ("ts", "timestamptz"), ("kind", "text"),
+     ("value", "double precision"), ("region", "text"), ("gateway_id", "text"),
+     ("flags", "text[]")),
     (
-        _insert("readings", "stage_readings",
-                "sensor_id, ts, kind, value, region, gateway_id, seq, flags, received_at"),
         ("INSERT INTO readings_latest (sensor_id, ts, kind, value, region, gateway_id, flags) "
         "SELECT DISTINCT ON (sensor_id) sensor_id, ts, kind, value, region, gateway_id, flags "
-        "FROM stage_readings ORDER BY sensor_id, ts DESC "
+        "FROM stage_readings_latest ORDER BY sensor_id, ts DESC "
         "ON CONFLICT (sensor_id) DO UPDATE SET ts = EXCLUDED.ts, kind = EXCLUDED.kind, "
         "value = EXCLUDED.value, region = EXCLUDED.region, gateway_id = EXCLUDED.gateway_id, "
         "flags = EXCLUDED.flags WHERE readings_latest.ts < EXCLUDED.ts"),
     ),
 )
+
+
+def latest_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The newest ``stage_readings_latest`` row per sensor among ``stage_readings`` rows."""
+    newest: dict[str, tuple[Any, ...]] = {}
+    for r in rows:
+        cur = newest.get(r[0])
+        if cur is None or r[1] > cur[1]:
+            newest[r[0]] = r
+    return [(r[0], r[1], r[2], r[3], r[4], r[5], r[7]) for r in newest.values()]
+
 
 REPORTS = Stage(
     "stage_reports",
@@ -193,6 +213,6 @@ DEADLETTERS = Stage(
              "dedup_key, stage, reason, source_topic, key, original, at"),),
 )
 
-ALL_STAGES: tuple[Stage, ...] = (READINGS, REPORTS, GATEWAY_STATUS, SIGNALS, INCIDENTS, ALERTS,
+ALL_STAGES: tuple[Stage, ...] = (READINGS, READINGS_LATEST, REPORTS, GATEWAY_STATUS, SIGNALS, INCIDENTS, ALERTS,
                                  DELIVERIES, TASKS, COMMANDS, DEADLETTERS)
 STAGES = {s.name: s for s in ALL_STAGES}

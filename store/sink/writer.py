@@ -20,6 +20,9 @@ from store.sink.decode import Batch
 
 log = logging.getLogger(__name__)
 APPLICATION_NAME = "anlan-sink"
+STAGED_AFTER_CONFLICT = 20  # batches written through staging after a duplicate was seen
+_DIRECT_COPY = (f"COPY readings ({', '.join(tables.READINGS.column_names)}) "
+                "FROM STDIN (FORMAT BINARY)")
 
 _RETRYABLE = (psycopg.OperationalError, pgerr.AdminShutdown, pgerr.CannotConnectNow,
               pgerr.TransactionRollback, pgerr.LockNotAvailable, pgerr.QueryCanceled,
@@ -40,6 +43,9 @@ class Writer:
         self.connect_timeout = connect_timeout
         self.application_name = application_name
         self.conn: psycopg.Connection[Any] | None = None
+        self._staged_left = 0
+        self.direct_batches = 0  # readings COPYed straight into the table
+        self.staged_batches = 0  # readings deduplicated through the staging table
 
     def _connect(self) -> psycopg.Connection[Any]:
         if self.conn is not None and not self.conn.closed:
@@ -67,18 +73,48 @@ class Writer:
             conn = self._connect()
             with conn.transaction(), conn.cursor() as cur:
                 for name, rows in batch.rows.items():
-                    if rows:
-                        _copy(cur, tables.STAGES[name], rows)
-                for name, rows in batch.rows.items():
-                    if rows:
-                        for stmt in tables.STAGES[name].apply:
-                            cur.execute(stmt)  # type: ignore[call-overload]
+                    if not rows:
+                        continue
+                    if name == tables.READINGS.name:
+                        self._write_readings(conn, cur, rows)
+                        continue
+                    stage = tables.STAGES[name]
+                    _copy(cur, stage.copy_sql(), stage.types, rows)
+                    for stmt in stage.apply:
+                        cur.execute(stmt)  # type: ignore[call-overload]
         except psycopg.Error as exc:
             if is_retryable(exc) or self.conn is None or self.conn.closed:
                 self._drop()
                 raise RetryableError(f"database unavailable: {_first_line(exc)}") from exc
             raise PermanentError(f"database refused the data: {_first_line(exc)}") from exc
         return batch.row_count
+
+    def _write_readings(self, conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any],
+                        rows: list[tuple[Any, ...]]) -> None:
+        """Readings: COPY straight into the table when none of them is stored yet (the usual
+        case); on a duplicate (a replay) roll back to a savepoint and go through the staging
+        table with ``ON CONFLICT DO NOTHING``, and keep doing so for the next few batches."""
+        stage = tables.READINGS
+        done = False
+        if self._staged_left <= 0:
+            try:
+                with conn.transaction():  # savepoint
+                    _copy(cur, _DIRECT_COPY, stage.types, rows)
+                done = True
+                self.direct_batches += 1
+            except pgerr.UniqueViolation:
+                self._staged_left = STAGED_AFTER_CONFLICT
+        else:
+            self._staged_left -= 1
+        if not done:
+            self.staged_batches += 1
+            _copy(cur, stage.copy_sql(), stage.types, rows)
+            for stmt in stage.apply:
+                cur.execute(stmt)  # type: ignore[call-overload]
+        latest = tables.READINGS_LATEST
+        _copy(cur, latest.copy_sql(), latest.types, tables.latest_rows(rows))
+        for stmt in latest.apply:
+            cur.execute(stmt)  # type: ignore[call-overload]
 
     def execute(self, query: str, params: tuple[Any, ...] = ()) -> int:
         """Run one maintenance statement (autocommit); return its row count."""
@@ -103,9 +139,10 @@ class Writer:
         self._drop()
 
 
-def _copy(cur: psycopg.Cursor[Any], stage: tables.Stage, rows: list[tuple[Any, ...]]) -> None:
-    with cur.copy(stage.copy_sql()) as copy:  # type: ignore[call-overload]
-        copy.set_types(stage.types)
+def _copy(cur: psycopg.Cursor[Any], statement: str, types: list[str],
+          rows: list[tuple[Any, ...]]) -> None:
+    with cur.copy(statement) as copy:  # type: ignore[call-overload]
+        copy.set_types(types)
         for row in rows:
             copy.write_row(row)
 

@@ -44,7 +44,25 @@ def test_same_batch_twice_stores_each_reading_once(writer: Writer, database_url:
             for s in range(5)]
     batch = build_batch(recs + recs)  # duplicates inside the batch, too
     writer.write(batch)
+    assert writer.staged_batches == 1  # duplicates inside: the staging path
     writer.write(build_batch(recs))
+    fresh = Writer(database_url)
+    try:
+        fresh.write(build_batch(recs))  # tries the direct COPY, meets a duplicate, stages
+        assert (fresh.direct_batches, fresh.staged_batches) == (0, 1)
+        other = f"{gw}-x"
+        fresh.write(build_batch([(topics.READINGS, None,
+                                  readings_event(other, 1, n=3).to_bytes())]))
+        assert fresh.staged_batches == 2  # still staging for a while after a conflict
+    finally:
+        fresh.close()
+    direct = Writer(database_url)
+    try:
+        direct.write(build_batch([(topics.READINGS, None,
+                                   readings_event(f"{gw}-y", 1, n=3).to_bytes())]))
+        assert (direct.direct_batches, direct.staged_batches) == (1, 0)
+    finally:
+        direct.close()
     assert rows(database_url, "SELECT count(*) FROM readings WHERE gateway_id = %s",
                 (gw,)) == [(50,)]
     latest = rows(database_url, "SELECT count(*), min(ts), max(ts) FROM readings_latest "
