@@ -93,15 +93,19 @@ def _preload(port: int, client_id: str, group: str, items: list[tuple[str, bytes
         p.loop_stop()
 
 
-def run_raw(port: int, items: list[tuple[str, bytes]]) -> float:
+def run_raw(port: int, items: list[tuple[str, bytes]]) -> tuple[float, float]:
+    """(messages/s, CPU µs per message) of a plain paho subscriber (auto-ack, loop thread)."""
     client_id, group = f"raw-{uuid.uuid4().hex[:8]}", f"raw-{uuid.uuid4().hex[:8]}"
     _preload(port, client_id, group, items)
     n = len(items)
     stamps: list[float] = []
+    cpu: list[float] = []
     finished = threading.Event()
 
     def on_message(_c: object, _u: object, _m: object) -> None:
         stamps.append(time.perf_counter())
+        if len(stamps) in (1, n):
+            cpu.append(time.process_time())
         if len(stamps) == n:
             finished.set()
 
@@ -111,11 +115,12 @@ def run_raw(port: int, items: list[tuple[str, bytes]]) -> float:
     client.loop_stop()
     if not ok:
         raise RuntimeError(f"raw subscriber got {len(stamps)} of {n}")
-    return (n - 1) / (stamps[-1] - stamps[0])
+    return (n - 1) / (stamps[-1] - stamps[0]), (cpu[-1] - cpu[0]) / (n - 1) * 1e6
 
 
 def run_bridge(settings: Settings, port: int, items: list[tuple[str, bytes]],
-               registry_path: Path) -> float:
+               registry_path: Path) -> tuple[float, float]:
+    """(messages/s, CPU µs per message) through the bridge: received → Kafka-acked → MQTT-acked."""
     from anlan.registry import load_registry
 
     client_id, group = f"bridge-{uuid.uuid4().hex[:8]}", f"bridge-{uuid.uuid4().hex[:8]}"
@@ -123,23 +128,23 @@ def run_bridge(settings: Settings, port: int, items: list[tuple[str, bytes]],
     s = settings.model_copy(update=dict(mqtt_client_id=client_id, mqtt_share_group=group))
     n = len(items)
 
-    async def main() -> float:
+    async def main() -> tuple[float, float]:
         bridge = Bridge(s, load_registry(registry_path), session_expiry_s=3600)
         stop = asyncio.Event()
         task = asyncio.create_task(bridge.run(stop))
         while bridge.stats.received == 0:
             await asyncio.sleep(0.0005)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         while bridge.stats.acked < n:
             if task.done():
                 task.result()
             await asyncio.sleep(0.002)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         stop.set()
         await task
         if bridge.stats.dead_lettered:
             raise RuntimeError(f"unexpected dead letters: {bridge.stats}")
-        return (n - 1) / (t1 - t0)
+        return (n - 1) / (t1 - t0), (c1 - c0) / (n - 1) * 1e6
 
     return asyncio.run(main())
 
@@ -166,7 +171,8 @@ def main(argv: list[str]) -> int:
             mqtt_port=broker.port, mqtt_username=BRIDGE_USER, mqtt_password=PASSWORD,
             sensors_file=registry_path, bridge_max_inflight=INFLIGHT)
         asyncio.run(create_topics(settings))
-        raw, bridged = [], []
+        raw: list[tuple[float, float]] = []
+        bridged: list[tuple[float, float]] = []
         for r in range(rounds):  # interleaved, order alternating: the machine is shared
             if r % 2:
                 bridged.append(run_bridge(settings, broker.port, items, registry_path))
@@ -174,10 +180,13 @@ def main(argv: list[str]) -> int:
             else:
                 raw.append(run_raw(broker.port, items))
                 bridged.append(run_bridge(settings, broker.port, items, registry_path))
-            print(f"round {r + 1}: raw paho {raw[-1]:,.0f} msg/s, bridge {bridged[-1]:,.0f} "
-                  f"msg/s ({bridged[-1] / raw[-1]:.0%})", file=sys.stderr, flush=True)
-    value, baseline = statistics.median(bridged), statistics.median(raw)
-    print(f"{n} messages × {READINGS_PER_MSG} readings, {rounds} round(s), medians")
+            print(f"round {r + 1}: raw paho {raw[-1][0]:,.0f} msg/s ({raw[-1][1]:.0f} µs CPU/msg)"
+                  f", bridge {bridged[-1][0]:,.0f} msg/s ({bridged[-1][1]:.0f} µs CPU/msg)",
+                  file=sys.stderr, flush=True)
+    value, baseline = statistics.median(b[0] for b in bridged), statistics.median(r[0] for r in raw)
+    cpu_b, cpu_r = statistics.median(b[1] for b in bridged), statistics.median(r[1] for r in raw)
+    print(f"{n} messages × {READINGS_PER_MSG} readings, {rounds} round(s), medians; CPU per "
+          f"message: raw {cpu_r:.0f} µs, bridge {cpu_b:.0f} µs (capacity ratio {cpu_r / cpu_b:.0%})")
     print(json.dumps({"bench": "bridge", "value": round(value, 1), "unit": "msg/s",
                       "baseline": round(baseline, 1), "ratio": round(value / baseline, 3)}))
     return 0
