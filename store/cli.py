@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 
 from anlan.settings import load_settings
 from anlan.stack.database import ensure_database
@@ -63,8 +64,16 @@ def sink_main(argv: list[str]) -> int:
     from store.sink.runner import SinkOptions, run_sink
 
     options = SinkOptions(group_id=args.group, retention_days=args.retention_days)
-    try:
-        asyncio.run(run_sink(settings, options))
-    except KeyboardInterrupt:
-        pass
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)  # finish the batch in hand, then stop
+        stats = await run_sink(settings, options, stop)
+        logging.getLogger("store.sink").info(
+            "sink stopped: %d records, %d rows, %d rejected, %d database retries",
+            stats.records, stats.rows, stats.rejected, stats.db_retries)
+
+    asyncio.run(main())
     return 0
