@@ -30,7 +30,8 @@ URGENCY = {Level.IV: "Future", Level.III: "Expected", Level.II: "Expected",
            Level.I: "Immediate", Level.NONE: "Unknown"}
 CATEGORY = {"rainstorm": "Met", "flood": "Met", "gale": "Met", "typhoon": "Met", "heat": "Met",
             "cold_wave": "Met", "snow": "Met", "waterlogging": "Met", "landslide": "Geo",
-            "gas": "Safety", "gas_leak": "Safety", "fire": "Fire"}
+            "gas": "Safety", "gas_leak": "Safety", "fire": "Fire", "river_flood": "Met",
+            "urban_waterlogging": "Met"}
 _GBT_ID = re.compile(r"^\d{14}_\d{15}$")
 
 
@@ -100,21 +101,44 @@ def build_cap(alert: Alert, tree: RegionTree, sender: str = "anlan@yjgl.gov.cn",
     return ET.tostring(root, encoding="unicode", xml_declaration=False)
 
 
+_ALLOWED = {
+    "category": {"Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env",
+                 "Transport", "Infra", "CBRNE", "Other"},
+    "response_type": {"Shelter", "Evacuate", "Prepare", "Execute", "Avoid", "Monitor",
+                      "Assess", "AllClear", "None"},
+    "urgency": {"Immediate", "Expected", "Future", "Past", "Unknown"},
+    "certainty": {"Observed", "Likely", "Possible", "Unlikely", "Unknown"},
+}
+
+
+def _plan_cap(alert: Alert, key: str) -> list[str]:
+    """The plan level's CAP value(s) for ``key`` carried in ``evidence["cap"]`` (valid only)."""
+    cap = alert.evidence.get("cap")
+    value = cap.get(key) if isinstance(cap, dict) else None
+    values = value if isinstance(value, list) else [value] if value else []
+    return [str(v) for v in values if str(v) in _ALLOWED[key]]
+
+
 def _info(root: ET.Element, alert: Alert, tree: RegionTree, lang: str, cap_lang: str,
           sender_name: str) -> None:
     level = alert.level if alert.level != Level.NONE else alert.previous
+    cancel = alert.msg_type == "Cancel"
     info = _sub(root, "info")
     _sub(info, "language", cap_lang)
-    _sub(info, "category", CATEGORY.get(alert.hazard, "Other"))
+    for category in _plan_cap(alert, "category") or [CATEGORY.get(alert.hazard, "Other")]:
+        _sub(info, "category", category)
     name = hazard_name(alert.hazard, lang)
     _sub(info, "event", f"{name}{level.colour_zh}预警" if lang == "zh-CN"
          else f"{level.colour.capitalize()} {name} warning")
-    _sub(info, "responseType", "AllClear" if alert.msg_type == "Cancel"
-         else ("Evacuate" if level >= Level.II else "Prepare"))
-    _sub(info, "urgency", "Past" if alert.msg_type == "Cancel" else URGENCY[level])
-    _sub(info, "severity", "Minor" if alert.msg_type == "Cancel" and level == Level.NONE
-         else SEVERITY[level])
-    _sub(info, "certainty", "Observed" if alert.evidence else "Likely")
+    responses = ["AllClear"] if cancel else _plan_cap(alert, "response_type") or [
+        "Evacuate" if level >= Level.II else "Prepare"]
+    for response in responses:
+        _sub(info, "responseType", response)
+    _sub(info, "urgency", "Past" if cancel else (_plan_cap(alert, "urgency") or
+                                                  [URGENCY[level]])[0])
+    _sub(info, "severity", "Minor" if cancel and level == Level.NONE else SEVERITY[level])
+    _sub(info, "certainty", (_plan_cap(alert, "certainty") or [
+        "Observed" if alert.evidence else "Likely"])[0])
     _sub(info, "senderName", sender_name)
     _sub(info, "headline", _plain(alert.headline)[:160])
     if alert.description:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from alerts.directory.model import TIERS, Directory, Region, Tier, tier_of
+from alerts.directory.model import TIERS, Directory, Region, Tier, parent_of, tier_of
+
+
+def _implied_parent(region_id: str) -> str | None:
+    try:
+        return parent_of(region_id)
+    except ValueError:
+        return None
 
 
 class RegionTree:
@@ -24,13 +31,14 @@ class RegionTree:
         return region.name if region else region_id
 
     def ancestors(self, region_id: str) -> list[str]:
-        """The region itself, then its parent, … up to the county."""
+        """The region itself, then its parent, … up to the county (a region missing from the
+        directory still climbs by the shape of its division code)."""
         chain: list[str] = []
         current: str | None = region_id
         while current is not None and current not in chain:
             chain.append(current)
             region = self.regions.get(current)
-            current = region.parent if region is not None else None
+            current = region.parent if region is not None else _implied_parent(current)
         return chain
 
     def descendants(self, region_id: str) -> list[str]:

@@ -16,11 +16,12 @@ from anlan.events import Alert, Level
 LANGS = ("zh-CN", "en")
 HAZARD_NAMES: dict[str, tuple[str, str]] = {
     "rainstorm": ("暴雨", "rainstorm"), "flood": ("洪水", "flood"),
-    "landslide": ("地质灾害", "landslide"), "gale": ("大风", "gale"),
+    "landslide": ("滑坡", "landslide"), "gale": ("大风", "gale"),
     "typhoon": ("台风", "typhoon"), "heat": ("高温", "heat"),
     "cold_wave": ("寒潮", "cold wave"), "snow": ("暴雪", "snowstorm"),
     "gas": ("燃气泄漏", "gas leak"), "gas_leak": ("燃气泄漏", "gas leak"),
-    "fire": ("火灾", "fire"), "waterlogging": ("内涝", "urban flooding"),
+    "fire": ("火灾", "fire"), "waterlogging": ("城市内涝", "urban waterlogging"),
+    "urban_waterlogging": ("城市内涝", "urban waterlogging"), "river_flood": ("洪水", "flood"),
 }
 _LEVEL_ZH = {Level.IV: "Ⅳ级", Level.III: "Ⅲ级", Level.II: "Ⅱ级", Level.I: "Ⅰ级", Level.NONE: "无"}
 # Apprise schemes whose messages must fit an SMS (the short variant).

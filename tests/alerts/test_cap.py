@@ -5,7 +5,7 @@ import pytest
 
 from alerts.cap import CAP_NS, XSD_PATH, build_cap, cap_identifier, identifier_for, validate_cap
 from anlan.events import Level
-from tests.alerts.helpers import DAY, alert, demo
+from tests.alerts.helpers import DAY, GRID, alert, demo
 
 NS = {"cap": CAP_NS}
 
@@ -67,26 +67,46 @@ def test_markup_is_stripped_and_invalid_documents_are_reported() -> None:
 
 
 def test_cap_for_every_shipped_plan_level() -> None:
+    """Every level of every plan in contingency_plans/plans, as Alert, Update and Cancel, for
+    real and as a drill, validates against the XSD and keeps the plan's CAP fields."""
     loader = pytest.importorskip("contingency_plans.loader")
-    from anlan.settings import load_settings
-
-    plans = loader.load_plans(load_settings().plans_dir)
+    plans = loader.load_plans()
+    assert plans, "no shipped plans"
     _, tree = demo()
     checked = 0
-    items = plans.values() if isinstance(plans, dict) else plans
-    for plan in items:
-        for level in _levels(plan):
-            for status in ("Actual", "Exercise"):
-                a = alert(plan=str(getattr(plan, "id", getattr(plan, "name", "plan"))),
-                          hazard=str(getattr(plan, "hazard", "rainstorm")),
-                          level=level, status=status)
-                assert validate_cap(build_cap(a, tree)) == [], (plan, level)
-                checked += 1
-    assert checked > 0
-
-
-def _levels(plan: object) -> list[Level]:
-    levels = getattr(plan, "levels", None) or []
-    keys = levels.keys() if isinstance(levels, dict) else [getattr(lv, "level", lv)
-                                                           for lv in levels]
-    return [k if isinstance(k, Level) else Level(str(getattr(k, "value", k))) for k in keys]
+    for plan in plans.values():
+        for key, spec in plan.levels.items():
+            level = Level(key if isinstance(key, str) else key.value)
+            cap = spec.actions.cap
+            fields = {"hazard": plan.hazard, "region": GRID, "region_name": tree.name(GRID),
+                      "level": level.value, "colour": level.colour,
+                      "colour_zh": level.colour_zh, "plan": plan.id, "value": 0}
+            first = alert(plan=plan.id, hazard=plan.hazard, level=level,
+                          headline=cap.headline.zh_CN.format(**fields),
+                          instruction=cap.instruction.zh_CN.format(**fields),
+                          notify=[n.model_dump() for n in spec.actions.notify],
+                          ack_timeout_s=spec.actions.ack_timeout,
+                          evidence={"cap": {"category": cap.category, "urgency": cap.urgency,
+                                            "certainty": cap.certainty,
+                                            "response_type": cap.response_type}})
+            update = alert(alert_id=first.alert_id + "-u", incident_id=first.incident_id,
+                           msg_type="Update", references=[first.alert_id], plan=plan.id,
+                           hazard=plan.hazard, level=level, headline=first.headline)
+            cancel = alert(alert_id=first.alert_id + "-c", incident_id=first.incident_id,
+                           msg_type="Cancel", references=[first.alert_id, update.alert_id],
+                           plan=plan.id, hazard=plan.hazard, level=Level.NONE, previous=level,
+                           headline="解除")
+            known = {first.alert_id: first, update.alert_id: update}
+            for a in (first, update, cancel):
+                for status in ("Actual", "Exercise"):
+                    xml = build_cap(a.model_copy(update={"status": status}), tree, known=known)
+                    assert validate_cap(xml) == [], (plan.id, level, a.msg_type, status)
+                    checked += 1
+            root = ET.fromstring(build_cap(first, tree))
+            info = root.find("cap:info", NS)
+            assert info is not None
+            assert [c.text for c in info.findall("cap:category", NS)] == list(cap.category)
+            assert [c.text for c in info.findall("cap:responseType", NS)] == \
+                list(cap.response_type)
+            assert info.findtext("cap:severity", namespaces=NS) == cap.severity
+    assert checked >= 6 * 3 * 2 * len(plans) // 2

@@ -50,3 +50,11 @@ def test_gaps_are_reported_not_raised() -> None:
     assert len(res.gaps) == 2
     assert resolve(Directory(), "360121", [{"role": "leader", "tier": "county"}],
                    DAY).person_ids == []
+
+
+def test_region_missing_from_the_directory_still_reaches_the_tiers_above() -> None:
+    d, tree = demo()
+    res = resolve(d, "360121100001-G9", [{"role": "duty_officer", "tier": "township"},
+                                         {"role": "grid_worker", "tier": "grid"}], DAY, tree)
+    assert res.person_ids == ["p-cg-duty"]
+    assert res.gaps == ["no grid_worker for 360121100001-G9 (360121100001-G9)"]

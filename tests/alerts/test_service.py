@@ -70,7 +70,7 @@ async def _scenario(settings: Settings, http: HttpReceiver, ops: HttpReceiver) -
         assert ops.posts[0]["title"].startswith("【演练】")
         recipients = [p for p in http.posts if "预警" in p["title"]]
         assert len(recipients) == 2  # township duty officer + grid worker, once each
-        assert await until(lambda: any(p["title"].startswith("志愿者招募") for p in http.posts))
+        assert await until(lambda: any("志愿者招募" in p["title"] for p in http.posts))
         ack = Command(command_id=uuid.uuid4().hex, kind="ack", target=a.incident_id,
                       actor="p-cg-duty")
         await producer.send_and_wait(settings.topic(topics.COMMANDS), ack.to_bytes(),
