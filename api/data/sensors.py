@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from api.data.rows import Conn, Row, fetch_all
+from api.scope import scope_sql
 from store import queries
 
 HOURLY_AFTER = timedelta(hours=48)  # longer ranges come as hourly means
@@ -30,3 +31,13 @@ def history(conn: Conn, sensor_id: str, since: datetime, until: datetime,
         return "raw", [{"ts": r["ts"], "value": r["value"]} for r in rows]
     rows = queries.sensor_history(conn, sensor_id, since, until)
     return "hourly", [{"ts": r["bucket"], "value": r["avg"]} for r in rows[:limit]]
+
+
+def readings_between(conn: Conn, scope: str, kinds: list[str], since: datetime,
+                     until: datetime, limit: int) -> list[Row]:
+    """Stored readings of ``kinds`` in the subtree, oldest first (input of a backtest)."""
+    return fetch_all(conn, "SELECT ts, sensor_id, kind, value FROM readings WHERE "
+                     f"kind = ANY(%(kinds)s) AND {scope_sql('region')} AND ts >= %(since)s "
+                     "AND ts < %(until)s ORDER BY ts LIMIT %(limit)s",
+                     {"kinds": kinds, "scope": scope, "since": since, "until": until,
+                      "limit": limit})

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from api.routes import (
     alerts,
     auth,
+    backtest,
     cap,
     console,
     directory,
@@ -23,7 +24,8 @@ from api.routes import (
 API_ROUTERS: tuple[APIRouter, ...] = (
     auth.router, auth.users_router, alerts.router, incidents.router, sensors.router,
     sensors.gateways_router, reports.router, tasks.router, tasks.links_router, regions.router,
-    directory.router, cap.router, stream.router, plans.router,
+    directory.router, cap.router, stream.router, backtest.router,
+    plans.router,
 )
 
 __all__ = ["API_ROUTERS", "console", "health"]
