@@ -53,11 +53,20 @@ def _empty(url: str) -> None:
         conn.execute("CHECKPOINT")
 
 
-def run_sink_path(url: str, records: list[tuple[str, bytes, bytes]], batch: int) -> float:
-    """Rows/s of decode + Writer.write over ``records`` in batches of ``batch`` records."""
-    _empty(url)
+def run_sink_path(url: str, records: list[tuple[str, bytes, bytes]], batch: int,
+                  mode: str = "direct") -> float:
+    """Rows/s of decode + Writer.write over ``records`` in batches of ``batch`` records.
+
+    ``direct``: the writer as it runs (COPY straight into ``readings``); ``staged``: always
+    through the staging table + ``ON CONFLICT DO NOTHING``; ``replay``: the same records again
+    onto the stored ones (every row a duplicate).
+    """
+    if mode != "replay":
+        _empty(url)
     writer = Writer(url)
     writer.connect()
+    if mode == "staged":
+        writer._staged_left = 1 << 30
     rows = 0
     t0 = time.perf_counter()
     for i in range(0, len(records), batch):
@@ -107,23 +116,29 @@ def main(argv: list[str]) -> int:
     url = ensure_database(args.base_url.rstrip("/") + f"/anlan_bench_store_{uuid.uuid4().hex[:8]}")
     try:
         migrate(url)
-        sink, raw = [], []
+        got: dict[str, list[float]] = {"raw": [], "sink": [], "staged": [], "replay": []}
         for r in range(rounds):  # interleaved, order alternating: the machine is shared
-            order = ("sink", "raw") if r % 2 else ("raw", "sink")
+            order = ["sink", "raw", "staged", "replay"]
+            if r % 2:
+                order = ["staged", "replay", "raw", "sink"]
             for which in order:
-                if which == "sink":
-                    sink.append(run_sink_path(url, records, args.batch))
+                if which == "raw":
+                    got["raw"].append(run_raw_copy(url, chunks))
                 else:
-                    raw.append(run_raw_copy(url, chunks))
+                    mode = "direct" if which == "sink" else which
+                    got[which].append(run_sink_path(url, records, args.batch, mode))
                 if _count(url) != n * PER_MESSAGE:
                     raise RuntimeError(f"{which}: expected {n * PER_MESSAGE} rows")
-            print(f"round {r + 1}: raw COPY {raw[-1]:,.0f} rows/s, sink {sink[-1]:,.0f} rows/s "
-                  f"({sink[-1] / raw[-1]:.0%})", file=sys.stderr, flush=True)
+            print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:,.0f}" for k, v in got.items())
+                  + f" rows/s (sink/raw {got['sink'][-1] / got['raw'][-1]:.0%})",
+                  file=sys.stderr, flush=True)
     finally:
         drop_database(url)
-    value, baseline = statistics.median(sink), statistics.median(raw)
+    value, baseline = statistics.median(got["sink"]), statistics.median(got["raw"])
     print(f"{n} gateway messages × {PER_MESSAGE} readings, {args.batch} messages per "
-          f"transaction, {rounds} round(s), medians")
+          f"transaction, {rounds} round(s), medians (rows/s): raw COPY {baseline:,.0f}; sink "
+          f"{value:,.0f}; sink forced through staging {statistics.median(got['staged']):,.0f}; "
+          f"sink replaying stored rows {statistics.median(got['replay']):,.0f}")
     print(json.dumps({"bench": "store", "value": round(value, 1), "unit": "rows/s",
                       "baseline": round(baseline, 1), "ratio": round(value / baseline, 3)}))
     return 0

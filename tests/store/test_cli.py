@@ -28,7 +28,7 @@ def scratch_url() -> Iterator[str]:
 
 
 def _anlan(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "anlan", *args], env={**os.environ, **env},
+    return subprocess.run([sys.executable, "-m", "anlan", *args], env={**os.environ, **env}, check=False,
                           capture_output=True, text=True, timeout=120)
 
 
