@@ -21,29 +21,18 @@ from typing import Any
 
 from anlan.events import Level
 from anlan.registry import SensorInfo
+from contingency_plans.compiled import Ctx
 from contingency_plans.conditions import (
     AllOfRegion,
-    AllOfSensor,
     AnyOfRegion,
-    AnyOfSensor,
-    ConsecutiveDays,
-    Held,
-    Rate,
     RegionCondition,
     Reports,
-    SensorCondition,
-    SensorLeaf,
     SensorsAgree,
-    WindowMax,
-    WindowSum,
 )
 from contingency_plans.durations import format_duration
-from contingency_plans.plan import Override, Plan
+from contingency_plans.plan import Override, Plan, _apply, triggers_of
 from contingency_plans.state import SensorState
 
-_DESC = (Level.I, Level.II, Level.III, Level.IV)
-EPS = 1e-9
-"""Tolerance of threshold comparisons (sums of decimal amounts are not exact in binary)."""
 _TIER_LEN = {"county": 6, "township": 9, "community": 12}
 
 
@@ -100,129 +89,44 @@ def sensor_level(plan: Plan, sensor: SensorInfo, state: SensorState, now: dateti
     value drops below threshold − hysteresis. ``region_override`` picks the overrides of another
     region id (or applies one :class:`Override`) instead of those of ``sensor.region``.
     """
-    if sensor.kind not in plan.kinds:
-        return SensorAssessment(Level.NONE, {}, sensor.kind)
-    specs, step = _specs(plan, sensor.region, region_override)
+    kind = sensor.kind
+    if kind not in plan.kinds:
+        return SensorAssessment(Level.NONE, {}, kind)
+    if region_override is None:
+        triggers, step = plan.triggers_for(sensor.region, kind)
+    elif isinstance(region_override, Override):
+        triggers, step = triggers_of(*_apply(plan, [region_override]), kind)
+    else:
+        triggers, step = plan.triggers_for(region_override, kind)
     t = now.timestamp()
     last = state.latest()
-    base: dict[str, Any] = {"sensor": sensor.sensor_id, "kind": sensor.kind}
     stale = last is None or t - last[0] > step.missing_data.after
     if stale:
-        base["stale"] = True
-        base["latest_ts"] = last[0] if last else None
+        base = {"sensor": sensor.sensor_id, "kind": kind, "stale": True,
+                "latest_ts": last[0] if last else None}
         behaviour = step.missing_data.behaviour
         if behaviour == "hold":
-            return SensorAssessment(current, base, sensor.kind, stale=True)
+            return SensorAssessment(current, base, kind, stale=True)
         if behaviour == "ignore":
-            return SensorAssessment(Level.NONE, base, sensor.kind, stale=True)
-    ctx = _Ctx(state, sensor.attrs, t, plan.utc_offset_h * 3600.0, sensor.kind)
-    for level in _DESC:
-        spec = specs.get(level)
-        if spec is None or spec.trigger is None:
-            continue
-        ctx.staying = level.rank <= current.rank
+            return SensorAssessment(Level.NONE, base, kind, stale=True)
+    ctx = Ctx(state, sensor.attrs, t, plan.utc_offset_h * 3600.0, kind)
+    current_rank = current.rank
+    for level, rank, check in triggers:
+        ctx.staying = rank <= current_rank
         matched: list[dict[str, Any]] = []
-        if _holds(spec.trigger, ctx, matched):
-            base.update(level=level.value, matched=matched)
-            return SensorAssessment(level, base, sensor.kind, stale)
-    if last is not None:
-        base["latest"] = last[1]
-    return SensorAssessment(Level.NONE, base, sensor.kind, stale)
+        if check(ctx, matched):
+            return SensorAssessment(level, _base(sensor, stale, level=level.value,
+                                                 matched=matched), kind, stale)
+    extra = {} if last is None else {"latest": last[1]}
+    return SensorAssessment(Level.NONE, _base(sensor, stale, **extra), kind, stale)
 
 
-def _specs(plan: Plan, region: str, override: str | Override | None) -> tuple[Any, Any]:
-    if isinstance(override, Override):
-        from contingency_plans.plan import _apply
-        return _apply(plan, [override])
-    return plan.for_region(override if isinstance(override, str) else region)
-
-
-class _Ctx:
-    """Per-call memo of the window values of one sensor."""
-
-    __slots__ = ("attrs", "kind", "memo", "offset", "state", "staying", "t")
-
-    def __init__(self, state: SensorState, attrs: dict[str, Any], t: float, offset: float,
-                 kind: str) -> None:
-        self.state, self.attrs, self.t, self.offset, self.kind = state, attrs, t, offset, kind
-        self.staying = False
-        self.memo: dict[tuple[str, float], Any] = {}
-
-    def value(self, leaf: SensorLeaf) -> Any:
-        if leaf.type in ("latest", "held"):
-            last = self.state.latest()
-            return None if last is None else last[1]
-        span = leaf.days if isinstance(leaf, ConsecutiveDays) else leaf.window  # type: ignore[union-attr]
-        key = (leaf.type, float(span))
-        memo = self.memo
-        if key not in memo:
-            memo[key] = self._compute(leaf.type, span)
-        return memo[key]
-
-    def _compute(self, type_: str, span: float) -> Any:
-        s = self.state
-        if type_ == "window_sum":
-            return s.window_sum(self.t, span)
-        if type_ == "window_max":
-            return s.window_max(self.t, span)
-        if type_ == "rate":
-            return s.rate_per_hour(self.t, span)
-        return s.daily_max(self.t, int(span), self.offset)
-
-
-def _holds(cond: SensorCondition, ctx: _Ctx, matched: list[dict[str, Any]]) -> bool:
-    kind = cond.type
-    if kind == "any":
-        assert isinstance(cond, AnyOfSensor)
-        return any(_holds(c, ctx, matched) for c in cond.conditions)
-    if kind == "all":
-        assert isinstance(cond, AllOfSensor)
-        mark = len(matched)
-        if all(_holds(c, ctx, matched) for c in cond.conditions):
-            return True
-        del matched[mark:]
-        return False
-    return _leaf_holds(cond, ctx, matched)  # type: ignore[arg-type]
-
-
-def _leaf_holds(leaf: SensorLeaf, ctx: _Ctx, matched: list[dict[str, Any]]) -> bool:
-    if leaf.kind != ctx.kind:
-        return False
-    threshold = leaf.threshold(ctx.attrs)
-    if threshold is None:
-        return False
-    if ctx.staying:
-        threshold -= leaf.hysteresis
-    value = ctx.value(leaf)
-    if leaf.type == "held":
-        assert isinstance(leaf, Held)
-        ok = ctx.state.held_at_least(threshold, ctx.t, leaf.duration)
-    elif leaf.type == "consecutive_days":
-        ok = all(v is not None and v >= threshold - EPS for v in value)
-        value = None if None in value else min(value)
-    else:
-        ok = value is not None and value >= threshold - EPS
-    if ok:
-        matched.append(_describe(leaf, value, threshold))
-    return ok
-
-
-def _describe(leaf: SensorLeaf, value: Any, threshold: float) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": leaf.type, "value": _round(value), "threshold":
-                           _round(threshold)}
-    if isinstance(leaf, WindowSum | WindowMax | Rate):
-        out["window"] = format_duration(leaf.window)
-    elif isinstance(leaf, Held):
-        out["duration"] = format_duration(leaf.duration)
-    elif isinstance(leaf, ConsecutiveDays):
-        out["days"] = leaf.days
-    if leaf.gte_attr:
-        out["attr"] = leaf.gte_attr
-    return out
-
-
-def _round(x: Any) -> Any:
-    return round(x, 3) if isinstance(x, float) else x
+def _base(sensor: SensorInfo, stale: bool, **more: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"sensor": sensor.sensor_id, "kind": sensor.kind}
+    if stale:
+        base["stale"] = True
+    base.update(more)
+    return base
 
 
 # ---------------------------------------------------------------------- regions

@@ -6,6 +6,7 @@ in :mod:`contingency_plans.state` and :mod:`contingency_plans.tracker`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
@@ -27,6 +28,9 @@ LevelKey = Literal["IV", "III", "II", "I"]
 LEVEL_ORDER: tuple[LevelKey, ...] = ("IV", "III", "II", "I")
 CAP_SEVERITY = {"IV": "Minor", "III": "Moderate", "II": "Severe", "I": "Extreme"}
 """CAP severity per level (WMO practice, as in CMA's own CAP feeds)."""
+
+Triggers = tuple[tuple[tuple[Level, int, Callable[..., bool]], ...], "StepDown"]
+"""Sensor triggers (highest level first) and the step-down rules, for one region and kind."""
 
 Scope = Literal["sensor", "grid", "community", "township", "county"]
 
@@ -136,6 +140,7 @@ class Plan(_Strict):
         default_factory=dict)
     _by_region: dict[str, tuple[dict[Level, LevelSpec], StepDown]] = PrivateAttr(
         default_factory=dict)
+    _triggers: dict[tuple[str, str], Triggers] = PrivateAttr(default_factory=dict)
 
     def for_region(self, region: str) -> tuple[dict[Level, LevelSpec], StepDown]:
         """The levels (lowest first) and step-down rules in force in ``region``."""
@@ -151,6 +156,18 @@ class Plan(_Strict):
         if len(by_region) < 100_000:
             by_region[region] = found
         return found
+
+    def triggers_for(self, region: str, kind: str) -> Triggers:
+        """The sensor triggers in force in ``region`` that read ``kind``, highest level first,
+        as ``((level, rank, compiled check), …), step_down`` (cached; the evaluation's fast
+        path, see :mod:`contingency_plans.compiled`)."""
+        cache = self.__pydantic_private__["_triggers"]  # type: ignore[index]
+        hit = cache.get((region, kind))
+        if hit is None:
+            hit = triggers_of(*self.for_region(region), kind)
+            if len(cache) < 100_000:
+                cache[(region, kind)] = hit
+        return hit
 
     def level_specs(self) -> dict[Level, LevelSpec]:
         """The national levels (no override), lowest first."""
@@ -173,6 +190,16 @@ def _apply(plan: Plan, overrides: list[Override]) -> tuple[dict[Level, LevelSpec
         step_down = o.step_down or step_down
     ordered = {Level(k): levels[k] for k in LEVEL_ORDER if k in levels}
     return ordered, step_down
+
+
+def triggers_of(specs: dict[Level, LevelSpec], step: StepDown, kind: str) -> Triggers:
+    """See :meth:`Plan.triggers_for`."""
+    from contingency_plans.compiled import compile_condition
+    found = tuple((level, level.rank, compile_condition(spec.trigger))
+                  for level, spec in reversed(specs.items())
+                  if spec.trigger is not None
+                  and any(leaf.kind == kind for leaf in sensor_leaves(spec.trigger)))
+    return found, step
 
 
 def all_leaves(plan: Plan) -> list[SensorLeaf]:
