@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import Cookie, Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
@@ -51,6 +51,7 @@ def db_conn(state: State) -> Iterator[psycopg.Connection[Any]]:
 
 DbConn = Annotated[psycopg.Connection[Any], Depends(db_conn)]
 _bearer = HTTPBearer(auto_error=False, description="login token or API token (anl_…)")
+STREAM_COOKIE = "anlan_stream"
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
@@ -85,10 +86,13 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 def stream_user(state: State, conn: DbConn,
                 creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+                cookie: Annotated[str | None, Cookie(alias=STREAM_COOKIE)] = None,
                 access_token: Annotated[str | None, Query(
-                    description="token for EventSource, which cannot send headers")] = None
+                    description="for clients that can send neither a header nor the login "
+                    "cookie (a token in a URL may be logged: prefer the header)")] = None
                 ) -> User:
-    token = creds.credentials if creds is not None else access_token
+    """The caller of the stream: Bearer header, else the login cookie, else ``access_token``."""
+    token = creds.credentials if creds is not None else (cookie or access_token)
     if not token:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not authenticated", _UNAUTHORIZED)
     return user_from_token(state, conn, token)

@@ -64,6 +64,7 @@
     await route();
   }
   function logout() {
+    api("/auth/logout", { method: "POST" }).catch(() => null);
     Anlan.setToken(null); state.user = null;
     if (state.source) state.source.close();
     $("nav").hidden = true; $("who").hidden = true;
@@ -156,12 +157,21 @@
   }
 
   // ------------------------------------------------------------------ live stream
-  function connectStream() {
+  function connectStream(withToken = false) {
     if (state.source) state.source.close();
-    const src = new EventSource(`/api/v1/stream?access_token=${encodeURIComponent(Anlan.token())}`);
+    // the login cookie authenticates the stream; the token in the URL only as a fallback
+    const url = withToken ? `/api/v1/stream?access_token=${encodeURIComponent(Anlan.token())}`
+      : "/api/v1/stream";
+    const src = new EventSource(url);
     state.source = src;
     src.onopen = () => { $("live").className = "live on"; };
-    src.onerror = () => { $("live").className = "live off"; };
+    src.onerror = () => {
+      $("live").className = "live off";
+      if (src.readyState === EventSource.CLOSED && state.user) {  // refused: not a network blip
+        setTimeout(() => { if (state.user) connectStream(true); }, 3000);
+        scheduleRefresh(0);
+      }
+    };
     src.addEventListener("alert", (ev) => onAlert(JSON.parse(ev.data)));
     src.addEventListener("incident", () => scheduleRefresh());
     src.addEventListener("resync", () => scheduleRefresh(0));

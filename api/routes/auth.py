@@ -6,11 +6,12 @@ import time
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, HTTPException, Path, Response, status
 from pydantic import BaseModel, Field
 
 from api import accounts
-from api.deps import AdminUser, CurrentUser, DbConn, State, User
+from api.data import audit
+from api.deps import STREAM_COOKIE, AdminUser, CurrentUser, DbConn, State, User
 from api.scope import ROLES
 from api.security import sign_token, verify_password
 from store import auth as auth_repo
@@ -60,8 +61,9 @@ class NewUser(BaseModel):
 
 
 @router.post("/login", response_model=LoginResult)
-def login(body: Login, state: State, conn: DbConn) -> LoginResult:
-    """Exchange a username and password for a signed login token."""
+def login(body: Login, state: State, conn: DbConn, response: Response) -> LoginResult:
+    """Exchange a username and password for a signed login token. The token is also set as an
+    HttpOnly cookie valid only for ``/api/v1/stream`` (EventSource sends it; no token in URLs)."""
     row = auth_repo.get_user(conn, body.username)
     if row is None or not row["active"] or not verify_password(body.password,
                                                                row["password_hash"]):
@@ -70,7 +72,16 @@ def login(body: Login, state: State, conn: DbConn) -> LoginResult:
     token = sign_token(row["username"], state.settings.api_secret, now=time.time(), ttl_s=ttl)
     user = User(username=row["username"], display_name=row["display_name"], role=row["role"],
                 region=row["region"], person_id=row["person_id"])
+    response.set_cookie(STREAM_COOKIE, token, max_age=int(ttl), path="/api/v1/stream",
+                        httponly=True, samesite="strict")
+    audit.record(conn, user.username, "login", None, {})
     return LoginResult(access_token=token, expires_in=int(ttl), user=user)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(response: Response) -> None:
+    """Forget the stream cookie (login tokens expire on their own)."""
+    response.delete_cookie(STREAM_COOKIE, path="/api/v1/stream")
 
 
 @router.get("/me", response_model=User)
@@ -113,4 +124,6 @@ def create_user(body: NewUser, user: AdminUser, conn: DbConn) -> User:
                                    display_name=body.display_name, person_id=body.person_id)
     except auth_repo.UserExists as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, f"user {body.username} exists") from exc
+    audit.record(conn, user.username, "create_user", body.username,
+                 {"role": body.role, "region": body.region})
     return User(**{k: row[k] for k in User.model_fields})

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from alerts.directory import Person, Region, Volunteer, VulnerableResident
 from anlan.errors import PermanentError
+from api.data import audit
 from api.data import directory as repo
 from api.deps import CurrentUser, DbConn, DirectoryUser, User
 from api.scope import DIRECTORY_ROLES, in_scope
@@ -61,11 +62,12 @@ def _add_section(section: str, model: type[BaseModel], key: str, region_field: s
                          if getattr(e, key) == entry_id), None)
         if existing is not None:
             user.check_region(getattr(existing, region_field))
+        entry = body.model_dump(mode="python", by_alias=True)  # type: ignore[attr-defined]
         try:
-            repo.upsert(conn, section, body.model_dump(mode="python", by_alias=True),  # type: ignore[attr-defined]
-                        f"api:{user.username}")
+            repo.upsert(conn, section, entry, f"api:{user.username}")
         except PermanentError as exc:
             raise _fail(exc) from exc
+        audit.record(conn, user.username, f"directory_put_{section}", entry_id, {})
         return _visible(user, section, body)
 
     def delete_entry(entry_id: Annotated[str, Path(max_length=64)], user: DirectoryUser,
@@ -79,6 +81,7 @@ def _add_section(section: str, model: type[BaseModel], key: str, region_field: s
             repo.delete(conn, section, entry_id, f"api:{user.username}")
         except PermanentError as exc:
             raise _fail(exc) from exc
+        audit.record(conn, user.username, f"directory_delete_{section}", entry_id, {})
 
     router.add_api_route(f"/{section}", list_entries, methods=["GET"],
                          summary=f"List {section} in your area", name=f"list_{section}")
@@ -126,6 +129,7 @@ def _import_sync(name: str, text: str, user: User, conn: Any) -> ImportResult:
         result = action(conn, text, source)
     except PermanentError as exc:
         raise _fail(exc) from exc
+    audit.record(conn, user.username, "directory_import", name, {"bytes": len(text)})
     return ImportResult(counts={s: len(getattr(result, s)) for s in SECTIONS})
 
 

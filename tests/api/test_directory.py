@@ -24,6 +24,8 @@ def test_people_crud_within_scope(as_user: Callable[[str], httpx.Client], db: ps
     put = c.put("/api/v1/directory/people/p-test-1", json=person("p-test-1", "360121100001-G2"))
     assert put.status_code == 200, put.text
     assert directory_db.load(db).person("p-test-1") is not None  # in the store, now
+    audit = db.execute("SELECT actor, action FROM audit_log WHERE target = 'p-test-1'").fetchall()
+    assert audit == [("cg_officer", "directory_put_people")]
     listed = {p["id"] for p in c.get("/api/v1/directory/people").json()}
     assert "p-test-1" in listed and "p-hk-duty" not in listed  # 河口镇 is not ours
     viewer = {p["id"]: p for p in as_user("cg_viewer").get("/api/v1/directory/people").json()}

@@ -161,3 +161,19 @@ def test_console_is_served_without_cdn(client: httpx.Client) -> None:
         assert "https://" not in resp.text
     assert client.get("/console/../main.py").status_code == 404
     assert client.get("/", follow_redirects=False).headers["location"] == "/console/"
+
+
+def test_stream_accepts_the_login_cookie(api_server: Server) -> None:
+    from tests.api.conftest import PASSWORD
+
+    with httpx.Client(base_url=api_server.base_url, timeout=10) as c:
+        login = c.post("/api/v1/auth/login", json={"username": "cg_viewer",
+                                                   "password": PASSWORD})
+        cookie = login.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "Path=/api/v1/stream" in cookie
+        assert "samesite=strict" in cookie.lower()
+        with c.stream("GET", "/api/v1/stream") as resp:  # no header, no query: the cookie
+            assert resp.status_code == 200
+            assert next(resp.iter_lines()) == "retry: 3000"
+        c.post("/api/v1/auth/logout")
+        assert c.get("/api/v1/stream").status_code == 401
