@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
@@ -11,6 +12,16 @@ from alerts.dispatch.publisher import KafkaPublisher
 from anlan.kafka import make_producer
 from anlan.settings import Settings
 from tests.alerts.receivers import HttpReceiver, SmtpReceiver
+
+
+def quiet_timers(database_url: str) -> None:
+    """Timers are global to the database: stop those earlier tests left running."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE dispatch_watch SET state = 'resolved' WHERE state <> 'resolved'")
+        conn.execute("UPDATE dispatch_notifications SET state = 'failed' "
+                     "WHERE state = 'sending'")
+        conn.execute("UPDATE mob_tasks SET next_wave_at = NULL, state = 'expired' "
+                     "WHERE state IN ('open', 'offered', 'accepted')")
 
 
 @pytest.fixture
@@ -38,14 +49,7 @@ def smtp() -> Iterator[SmtpReceiver]:
 async def pool(database_url: str) -> AsyncIterator[AsyncConnectionPool]:
     p = AsyncConnectionPool(database_url, min_size=1, max_size=8, open=False)
     await p.open(wait=True, timeout=20)
-    # timers are global to the database: quiet those earlier tests left running
-    async with p.connection() as conn:
-        await conn.execute("UPDATE dispatch_watch SET state = 'resolved' WHERE state <> "
-                           "'resolved'")
-        await conn.execute("UPDATE dispatch_notifications SET state = 'failed' "
-                           "WHERE state = 'sending'")
-        await conn.execute("UPDATE mob_tasks SET next_wave_at = NULL, state = 'expired' "
-                           "WHERE state IN ('open', 'offered', 'accepted')")
+    quiet_timers(database_url)
     yield p
     await p.close()
 

@@ -18,6 +18,7 @@ from anlan import topics
 from anlan.events import Command, DeadLetter, Delivery, Level, utcnow
 from anlan.kafka import make_producer
 from anlan.settings import Settings
+from tests.alerts.conftest import quiet_timers
 from tests.alerts.helpers import alert, demo, task
 from tests.alerts.kafka_util import read_topic
 from tests.alerts.receivers import HttpReceiver
@@ -43,6 +44,7 @@ def test_dispatch_service_over_kafka(make_settings: Callable[..., Settings],
         p.model_copy(update={"urls": (http.url(),)}) for p in d.people)})
     with psycopg.connect(database_url) as conn:
         dirdb.save(conn, d, "test")
+    quiet_timers(database_url)
     settings = make_settings(default_notify_urls=[ops.url()], notify_retries=0)
     try:
         asyncio.run(_scenario(settings, http, ops))
