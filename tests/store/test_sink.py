@@ -206,3 +206,29 @@ async def _outage(settings: Settings, outage_db: str) -> None:
     assert count(outage_db, "readings") == batches * 20
     assert count(outage_db, "deadletters") == 0
     assert sink.stats.records == batches  # every record consumed once: offsets held
+
+
+def test_outage_longer_than_the_poll_interval_replays_without_duplicates(
+        make_settings: Callable[..., Settings], outage_db: str) -> None:
+    """The consumer is dropped from its group while the database is away (no poll within
+    max_poll_interval): the offset commit fails, the records come again, dedup absorbs them."""
+    asyncio.run(_long_outage(make_settings(database_url=outage_db), outage_db))
+
+
+async def _long_outage(settings: Settings, outage_db: str) -> None:
+    gw = "gw-long"
+    await produce(settings, readings_records(gw, range(3), n=10))
+    async with running(settings, "sink", consumer_overrides={
+            "session_timeout_ms": 2000, "heartbeat_interval_ms": 300,
+            "max_poll_interval_ms": 1000}) as sink:
+        assert await wait_until(lambda: count(outage_db, "readings") == 30)
+        await asyncio.to_thread(_allow, outage_db, False)
+        await asyncio.to_thread(_terminate, outage_db)
+        await produce(settings, readings_records(gw, range(3, 10), n=10))
+        assert await wait_until(lambda: sink.stats.db_retries > 0)
+        await asyncio.sleep(2.5)  # longer than max_poll_interval
+        await asyncio.to_thread(_allow, outage_db, True)
+        assert await wait_until(lambda: count(outage_db, "readings") == 100)
+        assert await consumed(sink, 10)
+    assert count(outage_db, "readings") == 100
+    assert count(outage_db, "readings_latest") == 10
