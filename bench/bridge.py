@@ -186,7 +186,8 @@ def main(argv: list[str]) -> int:
     value, baseline = statistics.median(b[0] for b in bridged), statistics.median(r[0] for r in raw)
     cpu_b, cpu_r = statistics.median(b[1] for b in bridged), statistics.median(r[1] for r in raw)
     print(f"{n} messages × {READINGS_PER_MSG} readings, {rounds} round(s), medians; CPU per "
-          f"message: raw {cpu_r:.0f} µs, bridge {cpu_b:.0f} µs (capacity ratio {cpu_r / cpu_b:.0%})")
+          f"message: raw {cpu_r:.0f} µs, bridge {cpu_b:.0f} µs "
+          f"(capacity ratio {cpu_r / cpu_b:.0%})")
     print(json.dumps({"bench": "bridge", "value": round(value, 1), "unit": "msg/s",
                       "baseline": round(baseline, 1), "ratio": round(value / baseline, 3)}))
     return 0

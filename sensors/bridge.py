@@ -105,19 +105,20 @@ class Bridge:
         self._client = self._make_client()
         pump = asyncio.create_task(self._pump(), name="bridge-pump")
         session = asyncio.create_task(self._mqtt_session(stop), name="bridge-mqtt")
-        stopped = asyncio.create_task(stop.wait())
+        stopped: asyncio.Task[Any] = asyncio.create_task(stop.wait())
         try:
             await asyncio.wait({pump, session, stopped}, return_when=asyncio.FIRST_COMPLETED)
             for task in (pump, session):
-                if task.done() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+                failure = task.exception() if task.done() else None
+                if failure is not None:
+                    raise failure
             session.cancel()
             self._stopping = True
             self._pause()
             await self._drain(drain_timeout)
         finally:
-            for task in (pump, session, stopped, *self._tasks):
-                task.cancel()
+            for other in (pump, session, stopped, *self._tasks):
+                other.cancel()
             self._client.disconnect()
             await self._producer.stop()
             log.info("bridge stopped: %s", self.stats)
@@ -255,7 +256,7 @@ class Bridge:
             topic = msg.topic
         except UnicodeDecodeError:  # brokers refuse such topics; dead-letter it if one slips by
             topic = msg._topic.decode("utf-8", errors="replace")  # noqa: SLF001
-        self._inbox.append((self._generation, msg.mid, msg.qos, topic, msg.payload))
+        self._inbox.append((self._generation, msg.mid, msg.qos, topic, bytes(msg.payload)))
         self._wake.set()
         if len(self._inbox) + len(self._pending) >= 2 * self.max_inflight:
             self._pause()  # only QoS 0 floods get here: Receive Maximum bounds QoS 1
@@ -371,5 +372,5 @@ async def _wait(event: asyncio.Event, timeout: float) -> None:
     """Wait for ``event`` at most ``timeout`` seconds."""
     try:
         await asyncio.wait_for(event.wait(), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass

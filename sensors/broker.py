@@ -1,4 +1,4 @@
-"""Run a Mosquitto with the deployment configuration of ``deploy/mosquitto/`` (tests, bench, trials).
+"""Run a Mosquitto with the configuration of ``deploy/mosquitto/`` (tests, bench, trials).
 
 :func:`render_config` rewrites the paths and the port of the shipped ``mosquitto.conf`` for a
 scratch folder and keeps every other line, so what a test checks is the configuration that ships.

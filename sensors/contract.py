@@ -144,11 +144,15 @@ def _all_fine(readings: list[RawReading], gateway_id: str, registry: Registry,
               latest: datetime) -> bool:
     """The common case in one cheap pass: every reading passes :func:`_check_meaning`."""
     sensors = registry.sensors
+    tz = readings[0].ts.tzinfo  # pydantic shares one tzinfo per offset within a message, and
+    low, high = EARLIEST_TS.astimezone(tz), latest.astimezone(tz)  # same-tzinfo compares are cheap
     for r in readings:
         info = sensors.get(r.sensor)
         if info is None or info.gateway_id != gateway_id or info.kind != r.kind or \
-                r.kind not in KINDS or (r.unit is not None and r.unit != KINDS[r.kind]) or \
-                not EARLIEST_TS <= r.ts <= latest:
+                r.kind not in KINDS or (r.unit is not None and r.unit != KINDS[r.kind]):
+            return False
+        ts = r.ts
+        if not (low <= ts <= high if ts.tzinfo is tz else EARLIEST_TS <= ts <= latest):
             return False
     return True
 

@@ -28,7 +28,8 @@ def position(key: str, spread_km: float = 20.0) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class StormCell:
-    """A convective cell: Gaussian rain footprint moving at constant velocity, rising and decaying."""
+    """A convective cell: a Gaussian rain footprint moving at constant velocity, growing and
+    decaying over its lifetime."""
 
     x_km: float
     y_km: float

@@ -1,4 +1,4 @@
-"""Other sources of frames (pure): a CSV replay, and a synthetic registry of N gateways × M sensors."""
+"""Other sources of frames (pure): CSV replay; synthetic registries of N gateways × M sensors."""
 
 from __future__ import annotations
 

@@ -204,3 +204,18 @@ def test_valid_message_event_equals_the_normalised_event() -> None:
                            readings=[{"sensor": "rg-0201", "ts": "2026-07-20T07:55:00Z",
                                       "kind": "rain_mm", "value": 3.0, "unit": "mm"}])
     assert event == expected
+
+
+@pytest.mark.parametrize("offsets", [("Z", "+08:00"), ("+08:00", "Z"), ("+08:00", "+08:00")])
+def test_time_bounds_hold_with_mixed_offsets(offsets: tuple[str, str]) -> None:
+    def at(minutes: int, offset: str) -> str:
+        local = NOW + timedelta(minutes=minutes) + (timedelta(hours=8) if offset != "Z" else
+                                                    timedelta(0))
+        return local.replace(tzinfo=None).isoformat() + offset
+
+    ok = message(reading(ts=at(-5, offsets[0])), reading(sensor="rg-0202", ts=at(4, offsets[1])))
+    assert [r.topic for r in route(TOPIC, ok, REGISTRY, NOW)] == [topics.READINGS_RAW]
+    late = message(reading(ts=at(-5, offsets[0])), reading(sensor="rg-0202", ts=at(6, offsets[1])))
+    records = route(TOPIC, late, REGISTRY, NOW)
+    assert [r.topic for r in records] == [topics.READINGS_RAW, topics.DEADLETTER]
+    assert "in the future" in DeadLetter.from_bytes(records[1].value).reason

@@ -72,9 +72,10 @@ def test_drill_reaches_kafka_through_the_bridge(on_broker: Callable[..., Setting
         assert "[simulate] step 36/36" in done.stderr
         values = read_topic_sync(settings, topics.READINGS_RAW,
                                  lambda vs: len(_readings(vs)) >= 180, timeout=30)
-        statuses = read_topic_sync(settings, topics.GATEWAY_STATUS,
-                                   lambda vs: {GatewayStatus.from_bytes(v).gateway_id for v in vs} >=
-                                   {"gw-0001", "gw-0002", "gw-0003"}, timeout=10)
+        demo = {"gw-0001", "gw-0002", "gw-0003"}
+        statuses = read_topic_sync(
+            settings, topics.GATEWAY_STATUS,
+            lambda vs: {GatewayStatus.from_bytes(v).gateway_id for v in vs} >= demo, timeout=10)
     finally:
         bridge.stop()
     readings = _readings(values)
