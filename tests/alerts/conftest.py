@@ -8,9 +8,12 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
+from alerts.directory import db as dirdb
+from alerts.directory import read_file
 from alerts.dispatch.publisher import KafkaPublisher
 from anlan.kafka import make_producer
 from anlan.settings import Settings
+from tests.alerts.helpers import DEMO_FILE
 from tests.alerts.receivers import HttpReceiver, SmtpReceiver
 
 
@@ -22,6 +25,16 @@ def quiet_timers(database_url: str) -> None:
                      "WHERE state = 'sending'")
         conn.execute("UPDATE mob_tasks SET next_wave_at = NULL, state = 'expired' "
                      "WHERE state IN ('open', 'offered', 'accepted')")
+
+
+@pytest.fixture
+def restore_demo_directory(database_url: str) -> Iterator[None]:
+    """Tests that import their own directory leave the demo one behind them (other parts'
+    tests share the database)."""
+    yield
+    with psycopg.connect(database_url) as conn:
+        dirdb.save(conn, read_file(DEMO_FILE), str(DEMO_FILE))
+    quiet_timers(database_url)
 
 
 @pytest.fixture

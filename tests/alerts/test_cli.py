@@ -11,7 +11,7 @@ from alerts.directory import db as dirdb
 from anlan.cli import run
 from tests.alerts.helpers import DEMO_FILE
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("restore_demo_directory")]
 
 
 def test_directory_import_and_show(database_url: str, tmp_path: Path,

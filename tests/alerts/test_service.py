@@ -23,7 +23,7 @@ from tests.alerts.helpers import alert, demo, task
 from tests.alerts.kafka_util import read_topic
 from tests.alerts.receivers import HttpReceiver
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("restore_demo_directory")]
 
 
 async def until(check: Callable[[], bool], timeout: float = 30.0) -> bool:
