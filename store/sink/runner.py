@@ -72,7 +72,7 @@ class Sink:
         self.writer = Writer(url or settings.database_url)
         self.stats = SinkStats()
         self._prefix = settings.topic_prefix
-        self._last_retention = 0.0
+        self._last_retention = float("-inf")  # first pass right after start
 
     def contract_topic(self, full: str) -> str:
         return full[len(self._prefix):] if self._prefix and full.startswith(self._prefix) else full

@@ -61,7 +61,8 @@ def test_sink_command_marks_ready_writes_and_stops_on_sigterm(
            "ANLAN_TOPIC_PREFIX": settings.topic_prefix, "ANLAN_DATABASE_URL": database_url,
            "ANLAN_KAFKA_IDEMPOTENT_PRODUCER": "false", "ANLAN_READY_DIR": str(tmp_path),
            "ANLAN_BROKER_REBALANCE_TIMEOUT": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "anlan", "sink", "--group", f"g-{gw}"],
+    proc = subprocess.Popen([sys.executable, "-m", "anlan", "sink", "--group", f"g-{gw}",
+                             "--retention-days", "0"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
