@@ -115,16 +115,18 @@ def sensor_level(plan: Plan, sensor: SensorInfo, state: SensorState, now: dateti
         ctx.staying = rank <= current_rank
         matched: list[dict[str, Any]] = []
         if check(ctx, matched):
-            return SensorAssessment(level, _base(sensor, stale, level=level.value,
+            return SensorAssessment(level, _base(sensor, last, stale, level=level.value,
                                                  matched=matched), kind, stale)
     extra = {} if last is None else {"latest": last[1]}
-    return SensorAssessment(Level.NONE, _base(sensor, stale, **extra), kind, stale)
+    return SensorAssessment(Level.NONE, _base(sensor, last, stale, **extra), kind, stale)
 
 
-def _base(sensor: SensorInfo, stale: bool, **more: Any) -> dict[str, Any]:
+def _base(sensor: SensorInfo, last: tuple[float, float] | None, stale: bool,
+          **more: Any) -> dict[str, Any]:
     base: dict[str, Any] = {"sensor": sensor.sensor_id, "kind": sensor.kind}
     if stale:
         base["stale"] = True
+        base["latest_ts"] = last[0] if last else None
     base.update(more)
     return base
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from datetime import datetime, timedelta, timezone
 
 from anlan.events import Level
 from anlan.registry import SensorInfo
-from contingency_plans import Plan, SensorState, parse_plan, sensor_level
+from contingency_plans import Plan, SensorState, load_plans, parse_plan, sensor_level
 from contingency_plans.evaluate import SensorAssessment
 
 CST = timezone(timedelta(hours=8))
@@ -61,3 +62,9 @@ def feed(plan: Plan, sensor: SensorInfo, amounts: list[float], start: datetime =
         state.add(t, amount)
         a = sensor_level(plan, sensor, state, t, current=a.level)
     return state, a, t
+
+
+@functools.cache
+def shipped() -> dict[str, Plan]:
+    """The shipped plans, loaded once for the whole test run (plans are immutable)."""
+    return load_plans()

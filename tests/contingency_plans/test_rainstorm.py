@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 
 from anlan.events import Level
-from contingency_plans import SensorState, load_plans, sensor_level
-from tests.contingency_plans.helpers import T0, feed, rain_sensor
+from contingency_plans import SensorState, sensor_level
+from tests.contingency_plans.helpers import T0, feed, rain_sensor, shipped
 
 
 @pytest.fixture(scope="module")
 def rainstorm():  # type: ignore[no-untyped-def]
-    return load_plans()["rainstorm"]
+    return shipped()["rainstorm"]
 
 
 # (case, mm per 5 minutes, hours of rain, expected level at the end of the rain)

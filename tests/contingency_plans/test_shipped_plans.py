@@ -8,15 +8,15 @@ import pytest
 
 from anlan.events import Level
 from anlan.registry import SensorInfo
-from contingency_plans import Plan, SensorState, load_plans, region_level, sensor_level
-from tests.contingency_plans.helpers import T0
+from contingency_plans import Plan, SensorState, region_level, sensor_level
+from tests.contingency_plans.helpers import T0, shipped
 
 STATION = {"warning_level": 3.5, "guaranteed_level": 4.2, "historical_max": 4.8}
 
 
 @pytest.fixture(scope="module")
 def plans() -> dict[str, Plan]:
-    return load_plans()
+    return shipped()
 
 
 def levels_over(plan: Plan, sensor: SensorInfo, series: list[tuple[float, float]]

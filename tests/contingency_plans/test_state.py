@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from contingency_plans import SensorState, load_plans
-from tests.contingency_plans.helpers import T0
+from contingency_plans import SensorState
+from tests.contingency_plans.helpers import T0, shipped
 
 
 def minutes(m: float):  # type: ignore[no-untyped-def]
@@ -61,7 +61,7 @@ def test_daily_max_in_local_days() -> None:
 
 
 def test_round_trip_through_json_and_sizing_from_plans() -> None:
-    plans = load_plans()
+    plans = shipped()
     s = SensorState.for_plans(plans.values(), "rain_mm")
     assert s.bucket_s == 300 and s.horizon_s == 24 * 3600  # landslide reads 24 h of rain
     for m in range(5, 600, 5):

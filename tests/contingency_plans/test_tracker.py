@@ -6,8 +6,8 @@ import json
 from datetime import timedelta
 
 from anlan.events import Level
-from contingency_plans import LevelTracker, load_plans
-from tests.contingency_plans.helpers import T0
+from contingency_plans import LevelTracker
+from tests.contingency_plans.helpers import T0, shipped
 
 
 def at(minutes: float):  # type: ignore[no-untyped-def]
@@ -66,6 +66,6 @@ def test_round_trips_through_json() -> None:
 
 
 def test_for_plan_uses_the_plan_step_down() -> None:
-    plan = load_plans()["rainstorm"]
+    plan = shipped()["rainstorm"]
     tracker = LevelTracker.for_plan(plan, "360121100001-G1")
     assert (tracker.hold_s, tracker.quiet_s) == (1800.0, 3600.0)
