@@ -94,6 +94,48 @@ def run_raw_copy(url: str, chunks: list[list[tuple[Any, ...]]]) -> float:
     return rows / elapsed
 
 
+def run_end_to_end(url: str, records: list[tuple[str, bytes, bytes]]) -> float:
+    """Rows/s of the whole sink (embedded tansu Kafka → Sink → PostgreSQL), group join excluded."""
+    import asyncio
+    import tempfile
+    from pathlib import Path
+
+    from anlan.kafka import make_producer
+    from anlan.settings import load_settings
+    from anlan.stack.kafka import EmbeddedKafka, create_topics
+    from store.sink.runner import Sink, SinkOptions
+
+    _empty(url)
+    log = Path(tempfile.mkdtemp(prefix="anlan-bench-store-")) / "tansu.log"
+    with EmbeddedKafka(log_path=log) as kafka:
+        settings = load_settings(kafka_bootstrap=kafka.bootstrap, kafka_idempotent_producer=False,
+                                 topic_prefix=f"bench{uuid.uuid4().hex[:6]}.", database_url=url)
+
+        async def main() -> float:
+            await create_topics(settings)
+            producer = make_producer(settings)
+            await producer.start()
+            for topic, key, value in records:
+                await producer.send(settings.topic(topic), value=value, key=key)
+            await producer.flush()
+            await producer.stop()
+            sink = Sink(settings, SinkOptions(group_id="bench", retention_days=0,
+                                              rebalance_timeout_s=1.0))
+            stop = asyncio.Event()
+            task = asyncio.create_task(sink.run(stop))
+            while sink.stats.batches == 0:
+                await asyncio.sleep(0.01)
+            t0, rows0 = time.perf_counter(), sink.stats.rows
+            while sink.stats.records < len(records):
+                await asyncio.sleep(0.01)
+            rate = (sink.stats.rows - rows0) / (time.perf_counter() - t0)
+            stop.set()
+            await task
+            return rate
+
+        return asyncio.run(main())
+
+
 def _count(url: str) -> int:
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT count(*) FROM readings").fetchone()
@@ -107,6 +149,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--batch", type=int, default=500, help="records per transaction")
     parser.add_argument("--base-url", default="postgresql://postgres@127.0.0.1:5432/")
+    parser.add_argument("--e2e", action="store_true",
+                        help="also run the whole sink from the embedded Kafka (informative)")
     args = parser.parse_args(argv)
     n = args.messages or (2500 if args.quick else 10000)
     rounds = args.rounds or (3 if args.quick else 5)
@@ -132,6 +176,10 @@ def main(argv: list[str]) -> int:
             print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:,.0f}" for k, v in got.items())
                   + f" rows/s (sink/raw {got['sink'][-1] / got['raw'][-1]:.0%})",
                   file=sys.stderr, flush=True)
+        if args.e2e:
+            e2e = run_end_to_end(url, records)
+            print(f"end to end (tansu → sink → PostgreSQL, after the first batch): "
+                  f"{e2e:,.0f} rows/s", file=sys.stderr, flush=True)
     finally:
         drop_database(url)
     value, baseline = statistics.median(got["sink"]), statistics.median(got["raw"])
