@@ -6,8 +6,9 @@ import time
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Response, status
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from api import accounts
 from api.data import audit
@@ -60,10 +61,31 @@ class NewUser(BaseModel):
     person_id: str | None = Field(None, max_length=64)
 
 
-@router.post("/login", response_model=LoginResult)
-def login(body: Login, state: State, conn: DbConn, response: Response) -> LoginResult:
-    """Exchange a username and password for a signed login token. The token is also set as an
-    HttpOnly cookie valid only for ``/api/v1/stream`` (EventSource sends it; no token in URLs)."""
+async def login_body(request: Request) -> Login:
+    """The credentials as JSON, or as an OAuth2 password form (``username``, ``password``)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.form()
+            return Login.model_validate({k: form.get(k) for k in ("username", "password")
+                                         if form.get(k) is not None})
+        return Login.model_validate_json(await request.body() or b"{}")
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]) from exc
+
+
+LOGIN_OPENAPI = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": Login.model_json_schema()},
+    "application/x-www-form-urlencoded": {"schema": Login.model_json_schema()}}}}
+
+
+@router.post("/login", response_model=LoginResult, openapi_extra=LOGIN_OPENAPI)
+def login(body: Annotated[Login, Depends(login_body)], state: State, conn: DbConn,
+          response: Response) -> LoginResult:
+    """Exchange a username and password (JSON or form) for a signed login token. The token is
+    also set as an HttpOnly cookie valid only for ``/api/v1/stream`` (EventSource sends it, so
+    no token travels in a URL)."""
     row = auth_repo.get_user(conn, body.username)
     if row is None or not row["active"] or not verify_password(body.password,
                                                                row["password_hash"]):

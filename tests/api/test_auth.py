@@ -87,3 +87,14 @@ def test_admin_creates_users_only_in_own_subtree(as_user: Callable[[str], httpx.
                                                             "region"}
     assert "qd_leader" in {u["username"] for u in c.get("/api/v1/users").json()}
     assert as_user("cg_officer").get("/api/v1/users").status_code == 403
+
+
+def test_login_accepts_an_oauth2_form(client: httpx.Client) -> None:
+    resp = client.post("/api/v1/auth/login", data={"username": "cg_officer",
+                                                   "password": PASSWORD})
+    assert resp.status_code == 200 and resp.json()["user"]["username"] == "cg_officer"
+    bad = client.post("/api/v1/auth/login", data={"username": "cg_officer"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "password"]
+    junk = client.post("/api/v1/auth/login", content=b"{not json",
+                       headers={"content-type": "application/json"})
+    assert junk.status_code == 422
