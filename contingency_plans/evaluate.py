@@ -133,13 +133,12 @@ def _base(sensor: SensorInfo, last: tuple[float, float] | None, stale: bool,
 
 # ---------------------------------------------------------------------- regions
 
-@dataclass(frozen=True, slots=True)
 class _Member:
-    id: str
-    level: Level
-    kind: str
-    stale: bool
-    evidence: dict[str, Any]
+    __slots__ = ("evidence", "id", "kind", "rank", "stale")
+
+    def __init__(self, sid: str, rank: int, kind: str, stale: bool,
+                 evidence: dict[str, Any]) -> None:
+        self.id, self.rank, self.kind, self.stale, self.evidence = sid, rank, kind, stale, evidence
 
 
 def region_level(plan: Plan, region: str,
@@ -158,9 +157,10 @@ def region_level(plan: Plan, region: str,
     if drop_stale:
         members = [m for m in members if not m.stale]
     t = now.timestamp()
+    reports = _Reports(report_times)
     for level in reversed(list(specs)):
         found: list[dict[str, Any]] = []
-        if _region_holds(specs[level].effective_region_trigger, level, members, report_times,
+        if _region_holds(specs[level].effective_region_trigger, level, members, reports,
                          t, found):
             return RegionAssessment(level, {"region": region, "level": level.value,
                                             "matched": found})
@@ -169,13 +169,28 @@ def region_level(plan: Plan, region: str,
 
 def _member(sid: str, a: SensorAssessment | Level) -> _Member:
     if isinstance(a, SensorAssessment):
-        return _Member(sid, a.level, a.kind, a.stale, a.evidence)
-    return _Member(sid, Level(a), "", False, {})
+        return _Member(sid, a.level.rank, a.kind, a.stale, a.evidence)
+    return _Member(sid, Level(a).rank, "", False, {})
+
+
+class _Reports:
+    """Report times of one call as epoch seconds, converted once per kind."""
+
+    __slots__ = ("_given", "_secs")
+
+    def __init__(self, given: Mapping[str, Sequence[datetime | float]]) -> None:
+        self._given = given
+        self._secs: dict[str, list[float]] = {}
+
+    def get(self, kind: str) -> list[float]:
+        found = self._secs.get(kind)
+        if found is None:
+            found = self._secs[kind] = [_ts(x) for x in self._given.get(kind, ())]
+        return found
 
 
 def _region_holds(cond: RegionCondition, level: Level, members: list[_Member],
-                  reports: Mapping[str, Sequence[datetime]], t: float,
-                  found: list[dict[str, Any]]) -> bool:
+                  reports: _Reports, t: float, found: list[dict[str, Any]]) -> bool:
     if isinstance(cond, AnyOfRegion):
         return any(_region_holds(c, level, members, reports, t, found) for c in cond.conditions)
     if isinstance(cond, AllOfRegion):
@@ -185,8 +200,8 @@ def _region_holds(cond: RegionCondition, level: Level, members: list[_Member],
         del found[mark:]
         return False
     if isinstance(cond, Reports):
-        times = reports.get(cond.kind, ())
-        n = sum(1 for r in times if t - cond.within < _ts(r) <= t)
+        start = t - cond.within
+        n = sum(1 for r in reports.get(cond.kind) if start < r <= t)
         if n >= cond.min_count:
             found.append({"type": "reports", "kind": cond.kind, "count": n,
                           "within": format_duration(cond.within)})
@@ -197,15 +212,18 @@ def _region_holds(cond: RegionCondition, level: Level, members: list[_Member],
 
 def _sensors_agree(cond: SensorsAgree, level: Level, members: list[_Member],
                    found: list[dict[str, Any]]) -> bool:
-    pool = [m for m in members if cond.kind is None or m.kind in ("", cond.kind)]
+    kind = cond.kind
+    pool = members if kind is None else [m for m in members if m.kind in ("", kind)]
     floor = Level(cond.at_level) if cond.at_level else level
-    at = sorted((m for m in pool if m.level >= floor), key=lambda m: (-m.level.rank, m.id))
-    if not at or len(at) < cond.min_count:
+    rank = floor.rank
+    count = sum(1 for m in pool if m.rank >= rank)
+    if not count or count < cond.min_count:
         return False
-    if cond.min_fraction is not None and len(at) < cond.min_fraction * len(pool) - 1e-9:
+    if cond.min_fraction is not None and count < cond.min_fraction * len(pool) - 1e-9:
         return False
-    found.append({"type": "sensors", "at_level": floor.value, "count": len(at), "of": len(pool),
-                  "sensors": [m.id for m in at[:10]], "top": at[0].evidence})
+    at = sorted((m for m in pool if m.rank >= rank), key=lambda m: (-m.rank, m.id))
+    found.append({"type": "sensors", "at_level": floor.value, "count": count,
+                  "of": len(pool), "sensors": [m.id for m in at[:10]], "top": at[0].evidence})
     return True
 
 

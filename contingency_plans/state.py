@@ -99,6 +99,10 @@ class SensorState:
             sums.append(0.0)
             self._maxs.append(None)
         i = k - self._k0
+        if i >= len(sums) + self._slots:  # far ahead: nothing kept is in any window
+            self._k0, i = k, 0
+            sums[:] = [0.0]
+            self._maxs[:] = [None]
         if i >= len(sums):
             grow = i - len(sums) + 1
             sums.extend([0.0] * grow)
@@ -127,7 +131,10 @@ class SensorState:
 
     def _add_sample(self, t: float, value: float) -> None:
         ts = self._ts
-        if not ts or t >= ts[-1]:
+        if ts and t == ts[-1]:
+            self._vs[-1] = value  # the same instant again: the newer value holds
+            return
+        if not ts or t > ts[-1]:
             ts.append(t)
             self._vs.append(value)
         else:
@@ -192,17 +199,19 @@ class SensorState:
         return False
 
     def daily_max(self, end: Time, days: int, utc_offset_s: float) -> list[float | None]:
-        """Maximum of each of the last ``days`` local days up to ``end`` (oldest first)."""
+        """Maximum of each of the last ``days`` local days up to ``end`` (oldest first); a
+        bucket counts for the day its start falls in."""
         e = _secs(end)
-        today = math.floor((e + utc_offset_s) / 86400)
-        out: list[float | None] = [None] * days
         b = self.bucket_s
-        for i, m in enumerate(self._maxs):
-            start = (self._k0 + i - 1) * b  # the bucket holds (start, start + b]
-            slot = math.floor((start + utc_offset_s) / 86400) - today + days - 1
-            if m is not None and 0 <= slot < days and start < e:
-                cur = out[slot]
-                out[slot] = m if cur is None or m > cur else cur
+        today = math.floor((e + utc_offset_s) / 86400)
+        top = math.ceil(e / b) - self._k0 + 1  # buckets starting before ``end``
+        out: list[float | None] = []
+        for day in range(today - days + 1, today + 1):
+            start = day * 86400 - utc_offset_s  # UTC epoch of local midnight
+            lo = max(math.ceil(start / b) + 1 - self._k0, 0)
+            hi = min(math.ceil((start + 86400) / b) + 1 - self._k0, top)
+            out.append(max((m for m in self._maxs[lo:hi] if m is not None), default=None)
+                       if hi > lo else None)
         return out
 
     # ------------------------------------------------------------------ (de)serialisation

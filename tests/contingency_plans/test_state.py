@@ -37,6 +37,14 @@ def test_eviction_keeps_only_the_horizon() -> None:
     assert s.window_sum(minutes(24 * 60 - 5), 3600) == 12.0
 
 
+def test_a_jump_far_ahead_resets_instead_of_growing() -> None:
+    s = SensorState(bucket_s=300, horizon_s=3600, sample_s=0)
+    s.add(minutes(5), 1.0)
+    s.add(minutes(60 * 24 * 365 * 50), 2.0)  # fifty years later (a broken clock)
+    assert len(s.to_dict()["sum"]) == 1
+    assert s.window_sum(minutes(60 * 24 * 365 * 50), 3600) == 2.0
+
+
 def test_rate_held_and_latest_use_samples() -> None:
     s = SensorState(bucket_s=300, horizon_s=0, sample_s=3600)
     for m, v in [(0, 3.0), (30, 3.1), (60, 3.3), (90, 3.6)]:
