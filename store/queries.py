@@ -112,6 +112,29 @@ def incident(conn: Conn, incident_id: str) -> Row | None:
     return _one(conn, "SELECT * FROM incidents WHERE incident_id = %(id)s", {"id": incident_id})
 
 
+def list_incidents(conn: Conn, region: str | None = None, status: str | None = None,
+                   limit: int = 100) -> list[Row]:
+    """Incidents in a region subtree, most recently changed first; ``status`` is open,
+    acknowledged, resolved, or ``active`` (not resolved)."""
+    where: list[str] = ["true"]
+    params: dict[str, Any] = {"limit": limit}
+    if region:
+        where.append(subtree_sql("region"))
+        params.update(subtree_params(region))
+    if status == "active":
+        where.append("status <> 'resolved'")
+    elif status:
+        where.append("status = %(status)s")
+        params["status"] = status
+    return _all(conn, f"SELECT * FROM incidents WHERE {' AND '.join(where)} "
+                "ORDER BY updated_at DESC, incident_id LIMIT %(limit)s", params)
+
+
+def gateway_statuses(conn: Conn) -> list[Row]:
+    """The last known status of every gateway."""
+    return _all(conn, "SELECT gateway_id, status, at FROM gateway_status ORDER BY gateway_id", {})
+
+
 def incident_timeline(conn: Conn, incident_id: str) -> list[Row]:
     """Everything that happened to an incident, oldest first: state changes, alerts,
     deliveries, commands and task changes, each row with ``ts``, ``what`` and details."""

@@ -123,6 +123,9 @@ def test_alert_queries_by_region_subtree(writer: Writer, conn: psycopg.Connectio
         ("delivery", "failed"), ("alert", f"Update {i1}-a2"), ("task", "open"),
         ("command", "ack")]
     assert queries.incident(conn, i3)["status"] == "resolved"  # type: ignore[index]
+    assert [i["incident_id"] for i in queries.list_incidents(conn, county, "active")] == [i2, i1]
+    assert [i["incident_id"] for i in queries.list_incidents(conn, town)] == [i3, i1]
+    assert [i["incident_id"] for i in queries.list_incidents(conn, county, "resolved")] == [i3]
 
 
 def test_retention_deletes_only_old_readings(writer: Writer, conn: psycopg.Connection) -> None:
