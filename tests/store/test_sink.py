@@ -232,3 +232,28 @@ async def _long_outage(settings: Settings, outage_db: str) -> None:
         assert await consumed(sink, 10)
     assert count(outage_db, "readings") == 100
     assert count(outage_db, "readings_latest") == 10
+
+
+def test_sink_applies_retention_on_plain_postgresql(make_settings: Callable[..., Settings],
+                                                     outage_db: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from store.sink.decode import build_batch
+    from store.sink.writer import Writer
+    from tests.store.support import readings_event
+
+    old = readings_event("gw-old", 1, n=4, start=datetime.now(UTC) - timedelta(days=40))
+    new = readings_event("gw-new", 1, n=4, start=datetime.now(UTC) - timedelta(days=1))
+    w = Writer(outage_db)
+    w.write(build_batch([(topics.READINGS, None, old.to_bytes()),
+                         (topics.READINGS, None, new.to_bytes())]))
+    w.close()
+
+    settings = make_settings(database_url=outage_db)
+
+    async def run() -> None:
+        async with running(settings, "sink", url=outage_db, retention_days=30):
+            assert await wait_until(lambda: count(outage_db, "readings") == 4)
+
+    asyncio.run(run())
+    assert count(outage_db, "readings", "gateway_id = 'gw-new'") == 4
