@@ -102,6 +102,26 @@ def test_semantic_checks() -> None:
     assert "unknown placeholder(s) ['place']" in message
 
 
+def test_conditions_must_read_the_plan_kinds() -> None:
+    text = plan_yaml({"IV": "trigger: {type: latest, kind: wind_mps, gte: 10}"})
+    assert issues(text) == [("kinds", "conditions read ['wind_mps']; add them to kinds", 5)]
+
+
+def test_override_thresholds_out_of_order() -> None:
+    extra = """
+    overrides:
+      - name: X
+        regions: ["51"]
+        source: s
+        levels:
+          III: {trigger: {type: window_sum, kind: rain_mm, window: 3h, gte: 40}}
+    """
+    levels = {"IV": RAIN, "III": RAIN.replace("50", "60")}
+    ((path, message, _),) = issues(plan_yaml(levels, extra=extra))
+    assert path == "overrides[0].levels.III.trigger"
+    assert message.startswith("levels out of order: III asks for window_sum of rain_mm ≥ 40")
+
+
 def test_override_problems() -> None:
     extra = """
     overrides:
