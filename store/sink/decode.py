@@ -124,8 +124,17 @@ def reject_row(topic: str, key: bytes | None, value: bytes | None, reason: str,
     original = value or b""
     key_s = key.decode("utf-8", "replace").replace("\x00", "\ufffd") if key else None
     reason = reason[:2000].replace("\x00", "\ufffd")
-    return (dedup_key("sink", topic, key_s or "", original), "sink", reason, topic, key_s,
+    # the same key as the DeadLetter event published for it will get (see _deadletter)
+    return (dedup_key("sink", reason, topic, key_s or "", original), "sink", reason, topic, key_s,
             original, at or datetime.now(UTC))
+
+
+def dead_letter_event(row: Row) -> DeadLetter:
+    """The ``anlan.deadletter`` event of a :func:`reject_row` row."""
+    _key, stage, reason, topic, key, original, at = row
+    event = DeadLetter.of(stage, reason, topic, original, key=key)
+    event.at = at
+    return event
 
 
 def _reason(exc: Exception) -> str:
@@ -172,6 +181,7 @@ class Batch:
     rows: dict[str, list[Row]] = field(default_factory=dict)
     records: int = 0
     rejected: int = 0
+    rejects: list[Row] = field(default_factory=list)  # this sink's own dead letters
 
     def add(self, stage: tables.Stage, rows: Iterable[Row]) -> None:
         self.rows.setdefault(stage.name, []).extend(rows)
@@ -189,5 +199,6 @@ def build_batch(records: Iterable[tuple[str, bytes | None, bytes | None]]) -> Ba
         batch.records += 1
         if stage is tables.DEADLETTERS and topic != topics.DEADLETTER:
             batch.rejected += 1
+            batch.rejects.extend(rows)
         batch.add(stage, rows)
     return batch

@@ -22,10 +22,11 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from anlan.errors import PermanentError, RetryableError
-from anlan.kafka import make_consumer
+from anlan.kafka import make_consumer, make_producer
 from anlan.settings import Settings
 from anlan.stack.readiness import mark_ready
-from store.sink.decode import SINK_TOPICS, Batch, build_batch, reject_row
+from anlan.topics import DEADLETTER as DEADLETTER_TOPIC
+from store.sink.decode import SINK_TOPICS, Batch, build_batch, dead_letter_event, reject_row
 from store.sink.tables import DEADLETTERS
 from store.sink.writer import Writer
 
@@ -72,6 +73,7 @@ class Sink:
         self.writer = Writer(url or settings.database_url)
         self.stats = SinkStats()
         self._prefix = settings.topic_prefix
+        self._producer: Any = None
         self._last_retention = float("-inf")  # first pass right after start
 
     def contract_topic(self, full: str) -> str:
@@ -85,8 +87,10 @@ class Sink:
                                  max_poll_records=self.options.max_records,
                                  rebalance_timeout_ms=int(rebalance * 1000),
                                  **self.options.consumer_overrides)
+        self._producer = make_producer(self.settings)
         await consumer.start()
         try:
+            await self._producer.start()
             await self._retry(stop, consumer, self.writer.connect)
             mark_ready("sink")
             log.info("sink consuming %d topics", len(self.options.topics))
@@ -98,6 +102,7 @@ class Sink:
                 await self._maybe_retention(stop, consumer)
         finally:
             await consumer.stop()
+            await self._producer.stop()
             self.writer.close()
 
     async def _handle(self, stop: asyncio.Event, consumer: Any,
@@ -108,6 +113,7 @@ class Sink:
         written = await self._retry(stop, consumer, lambda: self._write(batch, records))
         if written is None:  # stopped while the database was away: nothing committed
             return
+        await self._publish_rejects(batch)
         offsets = {tp: OffsetAndMetadata(msgs[-1].offset + 1, "") for tp, msgs in polled.items()}
         try:
             await consumer.commit(offsets)
@@ -120,6 +126,18 @@ class Sink:
         self.stats.records += batch.records
         self.stats.rows += batch.row_count
         self.stats.rejected += batch.rejected
+
+    async def _publish_rejects(self, batch: Batch) -> None:
+        """Publish this sink's rejections to ``anlan.deadletter`` too (their rows are stored
+        already, under the key the sink will compute when it reads them back: no duplicate)."""
+        if not batch.rejects or self._producer is None:
+            return
+        topic = self.settings.topic(DEADLETTER_TOPIC)
+        try:
+            for row in batch.rejects:
+                await self._producer.send_and_wait(topic, dead_letter_event(row).to_bytes())
+        except KafkaError as exc:  # the rows are in the table; the topic copy is best effort
+            log.warning("could not publish %d dead letters: %s", len(batch.rejects), exc)
 
     def _write(self, batch: Batch, records: list[Record]) -> int:
         """Write the batch; when the data is refused, isolate and dead-letter bad records."""
@@ -134,9 +152,11 @@ class Sink:
                 total += self.writer.write(one)
             except PermanentError as exc:
                 bad = Batch()
-                bad.add(DEADLETTERS, [reject_row(rec[0], rec[1], rec[2], str(exc))])
+                row = reject_row(rec[0], rec[1], rec[2], str(exc))
+                bad.add(DEADLETTERS, [row])
                 total += self.writer.write(bad)
                 batch.rejected += 1
+                batch.rejects.append(row)
         return total
 
     async def _retry(self, stop: asyncio.Event, consumer: Any, fn: Any) -> Any:

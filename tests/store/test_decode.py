@@ -102,3 +102,14 @@ def test_reading_row_carries_flags_and_gateway() -> None:
     ev.readings[0].flags = [QualityFlag.SPIKE]
     (row,) = decode_record(topics.READINGS, None, ev.to_bytes())[1]
     assert row[0] == "gw9-s00" and row[5] == "gw9" and row[6] == 7 and row[7] == ["spike"]
+
+
+def test_published_rejection_reads_back_under_the_same_key() -> None:
+    from store.sink.decode import dead_letter_event, reject_row
+
+    row = reject_row(topics.ALERTS, b"inc-1", b"{bad", "invalid event: x")
+    event = dead_letter_event(row)
+    assert (event.stage, event.source_topic, event.key, event.original) == (
+        "sink", topics.ALERTS, "inc-1", b"{bad")
+    back = decode_record(topics.DEADLETTER, None, event.to_bytes())[1][0]
+    assert back[0] == row[0]
