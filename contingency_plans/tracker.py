@@ -3,8 +3,8 @@
 - A higher assessed level is taken at once.
 - A level is left only when it has not been assessed for ``hold`` (so at least ``hold`` after
   it was entered); the region then drops to the highest level assessed within ``hold``.
-- The lowest level (IV, or whatever is left) clears to no level only after ``quiet`` with no
-  level assessed at all.
+- The plan's lowest level in the region (IV, or III where there is no blue) clears to no level
+  only after ``quiet`` with no level assessed at all. Only levels the plan has are taken.
 Hysteresis (a lower threshold to leave a level) is applied before, when sensors are assessed.
 """
 
@@ -35,11 +35,13 @@ class LevelChange:
 class LevelTracker:
     """See the module docstring. ``step`` returns a :class:`LevelChange` only on a change."""
 
-    __slots__ = ("_seen", "hold_s", "level", "quiet_s", "since")
+    __slots__ = ("_seen", "hold_s", "level", "levels", "quiet_s", "since")
 
-    def __init__(self, hold_s: float, quiet_s: float) -> None:
+    def __init__(self, hold_s: float, quiet_s: float,
+                 levels: tuple[Level, ...] = (Level.IV, Level.III, Level.II, Level.I)) -> None:
         self.hold_s = float(hold_s)
         self.quiet_s = float(quiet_s)
+        self.levels = tuple(sorted(levels))  # the plan's levels here, lowest first
         self.level = Level.NONE
         self.since: float | None = None  # epoch seconds the current level was entered
         self._seen: list[float | None] = [None] * 4  # last time assessed ≥ IV, III, II, I
@@ -47,8 +49,8 @@ class LevelTracker:
     @classmethod
     def for_plan(cls, plan: Plan, region: str = "") -> LevelTracker:
         """A tracker with the step-down rules in force in ``region``."""
-        step = plan.for_region(region)[1]
-        return cls(step.hold, step.quiet)
+        specs, step = plan.for_region(region)
+        return cls(step.hold, step.quiet, tuple(specs))
 
     def step(self, assessed: Level, now: datetime,
              evidence: dict[str, Any] | None = None) -> LevelChange | None:
@@ -62,16 +64,19 @@ class LevelTracker:
             return self._change(assessed, now, t, evidence, "escalated")
         if self.level is Level.NONE:
             return None
-        kept = 0
-        for r in range(self.level.rank, 0, -1):
-            seen = self._seen[r - 1]
-            if seen is not None and t - seen < (self.quiet_s if r == 1 else self.hold_s):
-                kept = r
+        kept = Level.NONE
+        lowest = self.levels[0] if self.levels else Level.IV
+        for level in reversed(self.levels):
+            if level > self.level:
+                continue
+            seen = self._seen[level.rank - 1]
+            if seen is not None and t - seen < (self.quiet_s if level == lowest else self.hold_s):
+                kept = level
                 break
-        if kept == self.level.rank:
+        if kept == self.level:
             return None
-        return self._change(Level.from_rank(kept), now, t, evidence,
-                            "cleared" if kept == 0 else "stepped_down")
+        return self._change(kept, now, t, evidence,
+                            "cleared" if kept is Level.NONE else "stepped_down")
 
     def _change(self, level: Level, now: datetime, t: float,
                 evidence: dict[str, Any] | None, reason: str) -> LevelChange:
@@ -81,11 +86,13 @@ class LevelTracker:
 
     def to_dict(self) -> dict[str, Any]:
         return {"hold_s": self.hold_s, "quiet_s": self.quiet_s, "level": self.level.value,
-                "since": self.since, "seen": list(self._seen)}
+                "levels": [lv.value for lv in self.levels], "since": self.since,
+                "seen": list(self._seen)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LevelTracker:
-        tracker = cls(data["hold_s"], data["quiet_s"])
+        levels = tuple(Level(x) for x in data.get("levels", ("IV", "III", "II", "I")))
+        tracker = cls(data["hold_s"], data["quiet_s"], levels)
         tracker.level = Level(data["level"])
         tracker.since = data.get("since")
         tracker._seen = [None if s is None else float(s) for s in data["seen"]]

@@ -69,3 +69,18 @@ def test_for_plan_uses_the_plan_step_down() -> None:
     plan = shipped()["rainstorm"]
     tracker = LevelTracker.for_plan(plan, "360121100001-G1")
     assert (tracker.hold_s, tracker.quiet_s) == (1800.0, 3600.0)
+
+
+def test_only_the_plans_levels_are_taken() -> None:
+    heat = LevelTracker.for_plan(shipped()["heat"])  # no blue: III is the lowest
+    assert heat.levels == (Level.III, Level.II, Level.I)
+    hold, quiet = heat.hold_s / 60, heat.quiet_s / 60  # 3 h, 12 h
+    assert run(heat, [(0, Level.II), (hold, Level.NONE), (quiet - 1, Level.NONE),
+                      (quiet, Level.NONE)]) == [(0, "none", "II"), (hold, "II", "III"),
+                                                (quiet, "III", "none")]
+    sichuan = LevelTracker.for_plan(shipped()["rainstorm"], "510104001001-G1")
+    assert Level.IV not in sichuan.levels
+    assert run(sichuan, [(0, Level.I), (30, Level.NONE), (60, Level.NONE)]) == [
+        (0, "none", "I"), (30, "I", "III"), (60, "III", "none")]
+    copy = LevelTracker.from_dict(json.loads(json.dumps(sichuan.to_dict())))
+    assert copy.levels == sichuan.levels
