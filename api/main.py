@@ -76,7 +76,8 @@ def create_app(settings: Settings, options: ApiOptions | None = None) -> FastAPI
                      hub=StreamHub(queue_size=options.stream_queue),
                      limiter=RateLimiter(options.report_per_minute, options.report_burst),
                      host_limiter=RateLimiter(options.report_per_minute * 20,
-                                              options.report_burst * 20))
+                                              options.report_burst * 20),
+                     login_limiter=RateLimiter(options.login_per_minute, options.login_burst))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -28,6 +28,7 @@ class AppState:
     registry: Registry  # gateways and sensors (settings.sensors_file)
     limiter: RateLimiter  # per client (address + reporter id)
     host_limiter: RateLimiter  # per address (a whole village may share one)
+    login_limiter: RateLimiter  # failed logins per address + username
     pool: ConnectionPool[Any] | None = None
     producer: AIOKafkaProducer | None = None
     stream_ready: asyncio.Event = field(default_factory=asyncio.Event)

@@ -133,7 +133,7 @@
   }
   async function act(a, kind) {
     const names = { ack: "确认", resolve: "解除", escalate: "升级" };
-    if (kind !== "ack" && !confirm(`${names[kind]}预警「${a.headline}」？`)) return;
+    if (kind === "escalate" && !confirm(`升级预警「${a.headline}」？`)) return;  // ack, resolve: one click
     state.pending.add(a.incident_id); renderBoard();
     try {
       await api(`/alerts/${encodeURIComponent(a.alert_id)}/${kind}`, { method: "POST", body: {} });

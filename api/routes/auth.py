@@ -82,13 +82,19 @@ LOGIN_OPENAPI = {"requestBody": {"required": True, "content": {
 
 @router.post("/login", response_model=LoginResult, openapi_extra=LOGIN_OPENAPI)
 def login(body: Annotated[Login, Depends(login_body)], state: State, conn: DbConn,
-          response: Response) -> LoginResult:
+          request: Request, response: Response) -> LoginResult:
     """Exchange a username and password (JSON or form) for a signed login token. The token is
     also set as an HttpOnly cookie valid only for ``/api/v1/stream`` (EventSource sends it, so
     no token travels in a URL)."""
+    key = f"{request.client.host if request.client else '?'}|{body.username}"
+    wait = state.login_limiter.retry_after(key, time.monotonic())
+    if wait > 0:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins; wait",
+                            headers={"Retry-After": str(int(wait) + 1)})
     row = auth_repo.get_user(conn, body.username)
     if row is None or not row["active"] or not verify_password(body.password,
                                                                row["password_hash"]):
+        state.login_limiter.allow(key, time.monotonic())  # failures use up the bucket
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
     ttl = state.options.token_ttl_s
     token = sign_token(row["username"], state.settings.api_secret, now=time.time(), ttl_s=ttl)

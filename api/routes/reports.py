@@ -57,7 +57,7 @@ def post_report(body: ReportIn, request: Request, state: State) -> ReportAccepte
     now = time.monotonic()
     if not (state.limiter.allow(key, now) and state.host_limiter.allow(key.split("|")[0], now)):
         state.metrics.reports.labels("rate_limited").inc()
-        retry = max(1, int(state.limiter.retry_after(key) + 0.999))
+        retry = max(1, int(state.limiter.retry_after(key, now) + 0.999))
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many reports; slow down",
                             headers={"Retry-After": str(retry)})
     ts = body.ts or datetime.now(UTC)

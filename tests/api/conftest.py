@@ -28,6 +28,7 @@ USERS = {
     "cg_officer": ("duty_officer", "360121100"),  # 城关镇
     "hk_officer": ("duty_officer", "360121101"),  # 河口镇
     "cg_viewer": ("viewer", "360121100"),
+    "brute_target": ("viewer", "360121101"),  # the failed-login test locks this one out
 }
 
 

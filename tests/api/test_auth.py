@@ -98,3 +98,14 @@ def test_login_accepts_an_oauth2_form(client: httpx.Client) -> None:
     junk = client.post("/api/v1/auth/login", content=b"{not json",
                        headers={"content-type": "application/json"})
     assert junk.status_code == 422
+
+
+def test_failed_logins_are_rate_limited(client: httpx.Client) -> None:
+    body = {"username": "brute_target", "password": "guess-guess"}
+    codes = [client.post("/api/v1/auth/login", json=body).status_code for _ in range(12)]
+    assert codes[:10] == [401] * 10 and codes[-1] == 429
+    limited = client.post("/api/v1/auth/login", json={**body, "password": PASSWORD})
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    other = client.post("/api/v1/auth/login", json={"username": "cg_viewer",
+                                                    "password": PASSWORD})
+    assert other.status_code == 200  # per username: the others still log in

@@ -81,8 +81,10 @@ def test_rate_limiter_bursts_then_refills() -> None:
     rl = RateLimiter(per_minute=6, burst=2)
     assert [rl.allow("a", 0.0) for _ in range(3)] == [True, True, False]
     assert rl.allow("b", 0.0)  # per key
-    assert rl.retry_after("a") == pytest.approx(10.0)
+    assert rl.retry_after("a", 0.0) == pytest.approx(10.0)
+    assert rl.retry_after("a", 4.0) == pytest.approx(6.0)
     assert not rl.allow("a", 9.0) and rl.allow("a", 20.0)
+    assert rl.retry_after("b", 100.0) == 0.0
 
 
 def test_rate_limiter_forgets_idle_clients() -> None:
