@@ -109,7 +109,11 @@ def _issues(exc: ValidationError, data: Any, node: Any, source: str) -> list[Pla
     out: list[PlanIssue] = []
     for err in exc.errors(include_url=False):
         loc = _doc_loc(err["loc"], data)
-        out.append(_issue(source, data, node, loc, _message(err, loc)))
+        message = _message(err, loc)
+        if loc and loc[-1] == "[key]":  # a mapping key that is not allowed
+            loc = loc[:-1]
+            message = f"not an allowed key: {message}"
+        out.append(_issue(source, data, node, loc, message))
     return out
 
 

@@ -60,6 +60,12 @@ def test_levels_out_of_order() -> None:
                              "lowest (IV, blue) to the highest (I, red): IV, III"), 6)]
 
 
+def test_unknown_level_key() -> None:
+    text = plan_yaml({"IV": RAIN}).replace("  IV:", "  V:")
+    assert issues(text) == [("levels.V", ("not an allowed key: Input should be 'IV', 'III', "
+                             "'II' or 'I', got 'V'"), 7)]
+
+
 def test_thresholds_out_of_order() -> None:
     text = plan_yaml({"IV": RAIN, "III": RAIN.replace("50", "40")})
     ((path, message, _),) = issues(text)
