@@ -90,7 +90,9 @@ class DispatchService:
                                  topics.INCIDENTS, group_id=self.settings.topic_prefix
                                  + self.options.group_id,
                                  rebalance_timeout_ms=int(
-                                     self.settings.broker_rebalance_timeout * 1000))
+                                     self.settings.broker_rebalance_timeout * 1000),
+                                 # a dead dispatcher's partitions move on within ~6 s
+                                 session_timeout_ms=6000, heartbeat_interval_ms=2000)
         await producer.start()
         try:
             await consumer.start()

@@ -21,8 +21,9 @@ class HttpReceiver:
     """Records every JSON post; answers ``status`` (e.g. 500 for a failing endpoint)."""
 
     def __init__(self, status: int = 200, hold: threading.Event | None = None,
-                 on_post: Callable[[], None] | None = None) -> None:
+                 on_post: Callable[[], None] | None = None, delay_s: float = 0.0) -> None:
         self.status = status
+        self.delay_s = delay_s
         self.hold = hold  # answer only once this is set (a slow channel)
         self.held: list[bool] = []  # per held request: was it released (not timed out)
         self.on_post = on_post
@@ -36,10 +37,12 @@ class HttpReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if receiver.hold is not None:
                     receiver.held.append(receiver.hold.wait(10))
+                if receiver.delay_s:
+                    time.sleep(receiver.delay_s)
                 with receiver.lock:
                     receiver.requests += 1
                     if receiver.status < 300:
-                        receiver.posts.append(json.loads(body or b"{}"))
+                        receiver.posts.append({**json.loads(body or b"{}"), "_path": self.path})
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
