@@ -17,11 +17,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from alerts.directory import db as dirdb
 from anlan.events import utcnow
 from anlan.kafka import make_producer
 from anlan.settings import Settings
-
-from alerts.directory import db as dirdb
 from tests.alerts.conftest import quiet_timers
 from tests.alerts.helpers import alert, demo
 from tests.alerts.receivers import HttpReceiver, wait_for
