@@ -142,13 +142,13 @@ class _Member:
 
 
 def region_level(plan: Plan, region: str,
-                 sensor_levels: Mapping[str, SensorAssessment | Level],
+                 sensor_levels: Mapping[str, SensorAssessment | Level | Mapping[str, Any]],
                  report_times: Mapping[str, Sequence[datetime]], now: datetime
                  ) -> RegionAssessment:
     """The highest level whose region trigger holds in ``region`` at event time ``now``.
 
     ``sensor_levels`` maps every sensor of the region (those at no level too: they make up the
-    M of "N of M") to its assessment or bare level; ``report_times`` maps a report kind to the
+    M of "N of M") to its assessment (or its ``to_dict()``) or a bare level; ``report_times`` maps a report kind to the
     times of the reports filed in the region (older ones are ignored).
     """
     specs, step = plan.for_region(region)
@@ -167,7 +167,9 @@ def region_level(plan: Plan, region: str,
     return RegionAssessment(Level.NONE, {"region": region})
 
 
-def _member(sid: str, a: SensorAssessment | Level) -> _Member:
+def _member(sid: str, a: SensorAssessment | Level | Mapping[str, Any]) -> _Member:
+    if isinstance(a, Mapping):  # SensorAssessment.to_dict(), e.g. from a table
+        a = SensorAssessment.from_dict(a)
     if isinstance(a, SensorAssessment):
         return _Member(sid, a.level.rank, a.kind, a.stale, a.evidence)
     return _Member(sid, Level(a).rank, "", False, {})

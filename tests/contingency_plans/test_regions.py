@@ -51,6 +51,8 @@ def test_at_level_and_kind_filter() -> None:
     other = SensorAssessment(Level.IV, {}, "soil_moisture_pct")
     assert region_level(plan, "g", {"a": rain, "b": other}, {}, NOW).level is Level.IV
     assert region_level(plan, "g", {"a": rain, "b": rain}, {}, NOW).level is Level.III
+    as_dicts = {"a": rain.to_dict(), "b": rain.to_dict(), "c": "none"}
+    assert region_level(plan, "g", as_dicts, {}, NOW).level is Level.III  # type: ignore[arg-type]
 
 
 def test_report_counts_within_the_window() -> None:
