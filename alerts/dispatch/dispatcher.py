@@ -108,6 +108,9 @@ class Dispatcher:
             return
         current = await repo.get_watch(conn, alert.incident_id, lock=True)
         if alert.msg_type == "Cancel" or alert.level == Level.NONE:
+            if current is None:  # remember it, so that a late Alert cannot reopen it
+                await repo.put_watch(conn, repo.Watch(alert.incident_id, alert.alert_id,
+                                                      "resolved", 0, 0, None, None, None, None))
             await repo.close_watch(conn, alert.incident_id, "resolved", f"alert:{alert.alert_id}")
             return
         if current is not None and current.state == "resolved":

@@ -75,6 +75,7 @@ class DispatchService:
         self.stopping = asyncio.Event()
         self.tracker = OffsetTracker()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.by_key: dict[bytes, asyncio.Task[None]] = {}  # the latest event per key
         self.handled = 0
 
     async def run(self) -> None:
@@ -138,20 +139,34 @@ class DispatchService:
             await asyncio.gather(timers, return_exceptions=True)
 
     async def _start(self, tp: TopicPartition, record: ConsumerRecord) -> None:
+        """Handle ``record`` concurrently with others, but after the events of the same key
+        (incident or task id) started before it: an alert's Cancel never overtakes the Alert."""
         while self.tracker.in_flight() >= self.options.max_in_flight:
             await asyncio.sleep(0.05)
         self.tracker.started(tp, record.offset)
-        task = asyncio.create_task(self._handle(tp, record))
+        key = record.key or b""
+        before = self.by_key.get(key)
+        task = asyncio.create_task(self._handle(tp, record, before))
+        self.by_key[key] = task
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self.tasks.discard(t)
+            if self.by_key.get(key) is t:
+                del self.by_key[key]
+
+        task.add_done_callback(done)
 
     async def _commit(self, consumer: Any) -> None:
         offsets = self.tracker.committable()
         if offsets:
             await consumer.commit(offsets)
 
-    async def _handle(self, tp: TopicPartition, record: ConsumerRecord) -> None:
+    async def _handle(self, tp: TopicPartition, record: ConsumerRecord,
+                      before: asyncio.Task[None] | None) -> None:
         try:
+            if before is not None:
+                await asyncio.wait([before])
             await self._with_retries(record)
         finally:
             self.tracker.done(tp, record.offset)

@@ -207,3 +207,18 @@ async def test_a_slow_channel_never_delays_another(settings: Settings, pool: Asy
         fast.stop()
     assert sorted(out.sent) == ["p-cg-duty", "p-gw-hkc1"]
     assert slow.held == [True]  # released by the fast delivery, not by the 10 s timeout
+
+
+async def test_a_cancel_handled_first_keeps_a_late_alert_from_reopening(
+        settings: Settings, pool: AsyncConnectionPool, publisher: KafkaPublisher,
+        http: HttpReceiver) -> None:
+    d = make(settings, pool, publisher, {"p-cg-duty": [http.url()]})
+    a = alert(notify=[{"role": "duty_officer", "tier": "township"}], ack_timeout_s=60)
+    c = alert(incident_id=a.incident_id, msg_type="Cancel", references=[a.alert_id],
+              level=Level.NONE, previous=Level.II, notify=a.notify)
+    await d.handle_alert(c, now=a.sent)
+    await d.handle_alert(a, now=a.sent)
+    async with pool.connection() as conn:
+        watch = await repo.get_watch(conn, a.incident_id)
+    assert watch is not None and watch.state == "resolved"
+    assert await d.tick(now=a.sent + timedelta(hours=1)) == 0
