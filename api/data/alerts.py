@@ -36,28 +36,62 @@ class AlertFilter:
 
 def list_alerts(conn: Conn, f: AlertFilter) -> list[Row]:
     """Alerts in the subtree, newest first, filtered by level, duty status and time."""
+    if f.status and f.latest_only:
+        return _latest_by_status(conn, f)
     where = [scope_sql("a.region")]
     params: dict[str, object] = {"scope": f.scope, "limit": f.limit, "offset": f.offset}
-    if f.levels:
-        where.append("a.level = ANY(%(levels)s)")
-        params["levels"] = list(f.levels)
+    _common_filters(f, where, params)
     if f.status == "active":
         where.append(f"{_STATUS} IN ('open', 'acknowledged')")
     elif f.status:
         where.append(f"{_STATUS} = %(status)s")
         params["status"] = f.status
-    if f.since:
-        where.append("a.sent >= %(since)s")
-        params["since"] = f.since
-    if f.until:
-        where.append("a.sent < %(until)s")
-        params["until"] = f.until
     inner = (f"SELECT {'DISTINCT ON (a.incident_id)' if f.latest_only else ''} {_COLUMNS} "
              "FROM alerts a LEFT JOIN incidents i ON i.incident_id = a.incident_id "
              f"WHERE {' AND '.join(where)}")
     if f.latest_only:
         inner += " ORDER BY a.incident_id, a.sent DESC, a.alert_id DESC"
     return fetch_all(conn, f"SELECT * FROM ({inner}) x ORDER BY sent DESC, alert_id DESC "
+                     "LIMIT %(limit)s OFFSET %(offset)s", params)
+
+
+def _common_filters(f: AlertFilter, where: list[str], params: dict[str, object]) -> None:
+    if f.levels:
+        where.append("a.level = ANY(%(levels)s)")
+        params["levels"] = list(f.levels)
+    if f.since:
+        where.append("a.sent >= %(since)s")
+        params["since"] = f.since
+    if f.until:
+        where.append("a.sent < %(until)s")
+        params["until"] = f.until
+
+
+def _latest_by_status(conn: Conn, f: AlertFilter) -> list[Row]:
+    """The board's query: driven by the incidents in a duty status (index on status), each
+    with its newest alert — cost grows with the matching incidents, not with the history.
+    Alerts of the last hour whose incident the sink has not written yet count as open."""
+    statuses = ["open", "acknowledged"] if f.status == "active" else [f.status]
+    where: list[str] = []
+    params: dict[str, object] = {"scope": f.scope, "limit": f.limit, "offset": f.offset,
+                                 "statuses": statuses}
+    _common_filters(f, where, params)
+    extra = "".join(f" AND {w}" for w in where)
+    query = f"""
+        SELECT {_COLUMNS} FROM incidents i
+        CROSS JOIN LATERAL (SELECT * FROM alerts a WHERE a.incident_id = i.incident_id
+                            ORDER BY a.sent DESC, a.alert_id DESC LIMIT 1) a
+        WHERE i.status = ANY(%(statuses)s) AND {scope_sql("i.region")}{extra}"""
+    if "open" in statuses:
+        query += f"""
+        UNION ALL
+        SELECT * FROM (SELECT DISTINCT ON (a.incident_id) {_COLUMNS} FROM alerts a
+                       LEFT JOIN incidents i ON i.incident_id = a.incident_id
+                       WHERE i.incident_id IS NULL AND a.msg_type <> 'Cancel'
+                         AND a.sent >= now() - interval '1 hour'
+                         AND {scope_sql("a.region")}{extra}
+                       ORDER BY a.incident_id, a.sent DESC, a.alert_id DESC) orphans"""
+    return fetch_all(conn, f"SELECT * FROM ({query}) x ORDER BY sent DESC, alert_id DESC "
                      "LIMIT %(limit)s OFFSET %(offset)s", params)
 
 

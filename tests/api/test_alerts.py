@@ -161,3 +161,18 @@ def test_manual_alert(as_user: Callable[[str], httpx.Client], api_settings: Sett
     assert bad.status_code == 422
     assert {e["loc"][-1] for e in bad.json()["detail"]} == {"region", "level", "hazard",
                                                             "headline"}
+
+
+def test_alert_before_its_incident_counts_as_open(as_user: Callable[[str], httpx.Client],
+                                                  seeded_db: str) -> None:
+    inc = incident(CG_GRID, Level.II)
+    a = alert_for(inc, headline="先到的预警")
+    store_events(seeded_db, a)  # the sink has not written the incident yet
+    rows = as_user("cg_officer").get("/api/v1/alerts", params={"status": "active"}).json()
+    row = next(r for r in rows if r["alert_id"] == a.alert_id)
+    assert row["status"] == "open"
+    open_rows = as_user("cg_officer").get("/api/v1/alerts", params={"status": "open"}).json()
+    assert a.alert_id in {r["alert_id"] for r in open_rows}
+    store_events(seeded_db, inc)
+    rows = as_user("cg_officer").get("/api/v1/alerts", params={"status": "active"}).json()
+    assert [r["alert_id"] for r in rows].count(a.alert_id) == 1  # once, not twice
