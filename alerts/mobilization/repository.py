@@ -128,19 +128,39 @@ async def lock_person(conn: Conn, person_id: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ("mob:" + person_id,))
 
 
-async def insert_welfare(conn: Conn, task: Task) -> bool:
+async def insert_welfare(conn: Conn, task: Task, remind_at: datetime | None) -> bool:
     cur = await conn.execute(
-        "INSERT INTO mob_welfare (task_id, incident_id, resident_id, grid, responsible) "
-        "VALUES (%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+        "INSERT INTO mob_welfare (task_id, incident_id, resident_id, grid, responsible, "
+        "next_remind_at) VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
         (task.task_id, task.incident_id, task.detail["resident_id"], task.region,
-         task.detail["assignee"]))
+         task.detail["assignee"], remind_at))
     return cur.rowcount == 1
+
+
+async def due_welfare_reminders(conn: Conn, now: datetime, every_s: float, limit: int = 100
+                                ) -> list[tuple[str, str, int]]:
+    """Open welfare checks whose reminder is due: (task id, responsible, reminder number);
+    the next reminder is scheduled in the caller's transaction."""
+    cur = await conn.execute(
+        "UPDATE mob_welfare w SET reminders = w.reminders + 1, "
+        "next_remind_at = %s + make_interval(secs => %s) FROM (SELECT task_id FROM mob_welfare "
+        "WHERE state = 'open' AND next_remind_at <= %s ORDER BY next_remind_at LIMIT %s "
+        "FOR UPDATE SKIP LOCKED) d WHERE w.task_id = d.task_id "
+        "RETURNING w.task_id, w.responsible, w.reminders", (now, every_s, now, limit))
+    return [(t, p, n) for t, p, n in await cur.fetchall()]
+
+
+async def task_detail(conn: Conn, task_id: str) -> dict[str, Any]:
+    cur = await conn.execute("SELECT payload FROM mob_tasks WHERE task_id = %s", (task_id,))
+    row = await cur.fetchone()
+    return dict((row[0] if row else {}).get("detail") or {})
 
 
 async def set_welfare(conn: Conn, task_id: str, state: str) -> None:
     await conn.execute(
-        "UPDATE mob_welfare SET state = %s, checked_at = CASE WHEN %s = 'checked' THEN now() "
-        "ELSE checked_at END WHERE task_id = %s AND state = 'open'", (state, state, task_id))
+        "UPDATE mob_welfare SET state = %s, next_remind_at = NULL, checked_at = CASE WHEN "
+        "%s = 'checked' THEN now() ELSE checked_at END WHERE task_id = %s AND state = 'open'",
+        (state, state, task_id))
 
 
 async def welfare_status(conn: Conn, incident_id: str) -> dict[str, str]:

@@ -41,6 +41,7 @@ class MobilizeOptions:
     default_duration_s: float = 6 * 3600.0  # a task without a deadline occupies this long
     link_ttl_s: float = 24 * 3600.0  # links of tasks without a deadline expire after this
     overbook: float = 2.0  # offers per open place in one wave
+    welfare_remind_s: float = 1800.0  # remind the grid worker of an unchecked resident
 
 
 class Mobilizer:
@@ -125,7 +126,8 @@ class Mobilizer:
                 ends = child.deadline or now + timedelta(seconds=self.options.default_duration_s)
                 if not await repo.insert_task(conn, child, "offered", ends, 0.0, exercise):
                     continue
-                await repo.insert_welfare(conn, child)
+                await repo.insert_welfare(conn, child, now + timedelta(
+                    seconds=self.options.welfare_remind_s))
                 row = await repo.get_task(conn, child.task_id)
                 assert row is not None
                 assignee = child.detail["assignee"]
@@ -222,14 +224,23 @@ class Mobilizer:
         """Send the next wave of every task whose wave timed out short of its quota."""
         now = now or utcnow()
         sends: list[tuple[TaskRow, list[str]]] = []
+        reminders: list[tuple[TaskRow, str, int, dict[str, Any]]] = []
         async with self.pool.connection() as conn:
             for row in await repo.overdue(conn, now):
                 await self._expire(conn, row)
             for row in await repo.due_waves(conn, now):
                 sends.append((row, await self._plan_wave(conn, row, now)))
+            for task_id, person, n in await repo.due_welfare_reminders(
+                    conn, now, self.options.welfare_remind_s):
+                check = await repo.get_task(conn, task_id)
+                if check is not None and await drepo.claim(conn, check.incident_id or "", [
+                        Claim(f"welfare:{task_id}", person, n)], self.owner):
+                    reminders.append((check, person, n, await repo.task_detail(conn, task_id)))
         for row, picks in sends:
             await self._send(row, "offer", picks)
-        return sum(len(p) for _, p in sends)
+        for row, person, n, detail in reminders:
+            await self._send(row, "welfare", [person], extra=detail, round_=n)
+        return sum(len(p) for _, p in sends) + len(reminders)
 
     async def _expire(self, conn: repo.Conn, row: TaskRow) -> None:
         """The deadline passed short of the quota: stop asking, keep who accepted."""
@@ -269,19 +280,16 @@ class Mobilizer:
             kind, _, task_id = c.alert_id.partition(":")
             async with self.pool.connection() as conn:
                 row = await repo.get_task(conn, task_id)
-                cur = await conn.execute("SELECT payload FROM mob_tasks WHERE task_id = %s",
-                                         (task_id,))
-                payload = await cur.fetchone()
+                detail = await repo.task_detail(conn, task_id)
             if row is None or kind not in PREFIX:
                 async with self.pool.connection() as conn:
                     await drepo.finish(conn, c, "failed", None)
                 continue
-            detail = dict((payload[0] if payload else {}).get("detail") or {})
-            await self._send(row, kind, [c.person_id], extra=detail)
+            await self._send(row, kind, [c.person_id], extra=detail, round_=c.round)
 
     # ------------------------------------------------------------------ messages
     async def _send(self, row: TaskRow, kind: str, people: list[str],
-                    extra: dict[str, Any] | None = None) -> None:
+                    extra: dict[str, Any] | None = None, round_: int = 0) -> None:
         directory, tree = self.directory()
         persons = {p.id: p for p in directory.people}
         for pid in people:
@@ -294,6 +302,7 @@ class Mobilizer:
                 link = link_url(self.settings.public_base_url, token)
             ctx = _task_context(row, tree, person.name if person else pid, link,
                                 {"expires": local_time(expires), **(extra or {})})
+            ctx["renotify"] = round_
             lang = person.lang if person else "zh-CN"
 
             def render(url: str, ctx: dict[str, Any] = ctx, lang: str = lang
@@ -301,7 +310,7 @@ class Mobilizer:
                 msg = self.renderer.render(kind, ctx, lang, short=is_short(url))
                 return msg.title, msg.body
 
-            await self.messenger.send(Claim(f"{PREFIX[kind]}:{row.task_id}", pid, 0),
+            await self.messenger.send(Claim(f"{PREFIX[kind]}:{row.task_id}", pid, round_),
                                       row.incident_id or "", list(person.urls) if person
                                       else [], render,
                                       "no Apprise URL" if person else "person not in directory")

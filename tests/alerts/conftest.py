@@ -25,6 +25,7 @@ def quiet_timers(database_url: str) -> None:
                      "WHERE state = 'sending'")
         conn.execute("UPDATE mob_tasks SET next_wave_at = NULL, state = 'expired' "
                      "WHERE state IN ('open', 'offered', 'accepted')")
+        conn.execute("UPDATE mob_welfare SET next_remind_at = NULL")
 
 
 @pytest.fixture

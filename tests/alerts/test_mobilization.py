@@ -162,6 +162,11 @@ async def test_welfare_check_per_vulnerable_resident(
     async with pool.connection() as conn:
         assert await repo.welfare_status(conn, "inc-evac-1") == {
             "r-001": "open", "r-002": "open", "r-003": "open"}
+    # unchecked residents: their grid worker is reminded (with a fresh link)
+    await m.tick(now=DAY + timedelta(seconds=1801))
+    reminders = sorted(p["title"] for p in http.posts if p["title"].startswith("【第1次提醒】"))
+    assert reminders == ["【第1次提醒】走访核查：小明", "【第1次提醒】走访核查：张奶奶",
+                         "【第1次提醒】走访核查：李爷爷"]
     token = link_for(http, "陈芳", "张奶奶")
     with psycopg.connect(database_url) as sync_conn:  # the API's sync path
         link = resolve_token(sync_conn, token, now=DAY)
@@ -170,6 +175,10 @@ async def test_welfare_check_per_vulnerable_resident(
     async with pool.connection() as conn:
         status = await repo.welfare_status(conn, "inc-evac-1")
     assert status == {"r-001": "checked", "r-002": "open", "r-003": "open"}
+    before = len(http.posts)
+    await m.tick(now=DAY + timedelta(seconds=3700))  # the checked one is no longer reminded
+    assert sorted(p["title"] for p in http.posts[before:]) == [
+        "【第2次提醒】走访核查：小明", "【第2次提醒】走访核查：李爷爷"]
 
 
 async def test_links_expire_and_unknown_tokens_open_nothing(
