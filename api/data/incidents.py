@@ -5,25 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from api.data.rows import Conn, Row, fetch_all, fetch_one
-from api.scope import scope_sql
+from store import queries
 
 _COLUMNS = ("incident_id, plan, hazard, region, level, status, last_change, opened_at, "
             "updated_at, acknowledged_by, resolved_at, exercise")
 
 
 def list_incidents(conn: Conn, scope: str, *, status: str | None = None,
-                   since: datetime | None = None, limit: int = 100) -> list[Row]:
-    """Incidents in the subtree, most recently changed first (status ``active``: unresolved)."""
-    where = [scope_sql("region")]
-    if status == "active":
-        where.append("status IN ('open', 'acknowledged')")
-    elif status:
-        where.append("status = %(status)s")
-    if since:
-        where.append("updated_at >= %(since)s")
-    return fetch_all(conn, f"SELECT {_COLUMNS} FROM incidents WHERE {' AND '.join(where)} "
-                     "ORDER BY updated_at DESC LIMIT %(limit)s",
-                     {"scope": scope, "status": status, "since": since, "limit": limit})
+                   limit: int = 100) -> list[Row]:
+    """Incidents in the subtree, most recently changed first (``store.queries``)."""
+    return queries.list_incidents(conn, region=scope, status=status, limit=limit)
 
 
 def get_incident(conn: Conn, incident_id: str) -> Row | None:

@@ -18,8 +18,7 @@ def latest(conn: Conn, scope: str) -> dict[str, Row]:
 
 
 def gateway_status(conn: Conn) -> dict[str, Row]:
-    return {r["gateway_id"]: r for r in
-            fetch_all(conn, "SELECT gateway_id, status, at FROM gateway_status")}
+    return {r["gateway_id"]: r for r in queries.gateway_statuses(conn)}
 
 
 def history(conn: Conn, sensor_id: str, since: datetime, until: datetime,

@@ -49,7 +49,6 @@ def list_incidents(
     status_: Annotated[Literal["active", "open", "acknowledged", "resolved"] | None,
                        Query(alias="status")] = None,
     region: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3}){0,2}(-G\d+)?$")] = None,
-    since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[Incident]:
     """Incidents in your area, most recently changed first."""
@@ -57,8 +56,8 @@ def list_incidents(
     if scope is None:
         user.check_region(region)
     assert scope is not None
-    return [Incident(**r) for r in repo.list_incidents(conn, scope, status=status_, since=since,
-                                                       limit=limit)]
+    rows = repo.list_incidents(conn, scope, status=status_, limit=limit)
+    return [Incident(**{k: r[k] for k in Incident.model_fields}) for r in rows]
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail)
