@@ -20,7 +20,7 @@ from api.metrics import ApiMetrics
 from api.options import ApiOptions
 from api.ratelimit import RateLimiter
 from api.state import AppState
-from api.stream import StreamHub, run_stream
+from api.stream import StreamHub, supervise_stream
 from store.pool import make_pool
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,8 @@ async def _open(state: AppState) -> None:
                            f"{type(exc).__name__}") from exc
     state.producer = producer
     state.stream_task = asyncio.create_task(
-        run_stream(settings, state.hub, state.metrics, state.stream_ready), name="api-stream")
+        supervise_stream(settings, state.hub, state.metrics, state.stream_ready),
+        name="api-stream")
     state.stream_task.add_done_callback(_log_stream_end)
 
 

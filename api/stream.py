@@ -66,6 +66,15 @@ class StreamHub:
         return reached
 
 
+    def resync_all(self) -> None:
+        """Tell every client to re-fetch (events may have been missed)."""
+        for client in self.clients:
+            try:
+                client.queue.put_nowait({"type": "resync", "data": {}})
+            except asyncio.QueueFull:
+                client.lagged = True
+
+
 def decode(topic: str, value: bytes) -> tuple[dict[str, Any], str] | None:
     """(SSE event, region) of a Kafka record of the alerts or incidents topic; None if bad."""
     try:
@@ -110,6 +119,25 @@ async def run_stream(settings: Settings, hub: StreamHub, metrics: ApiMetrics,
             metrics.stream_events.labels(event["type"]).inc()
     finally:
         await consumer.stop()
+
+
+async def supervise_stream(settings: Settings, hub: StreamHub, metrics: ApiMetrics,
+                           ready: asyncio.Event, backoff_max_s: float = 30.0) -> None:
+    """Keep :func:`run_stream` running: after a failure (broker gone, rebalance error) wait,
+    start again from the end of the log and tell the clients to re-fetch what they missed."""
+    backoff = 0.5
+    while True:
+        try:
+            await run_stream(settings, hub, metrics, ready)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any consumer failure: restart it
+            ready.clear()
+            log.warning("live stream consumer failed (%r); restarting in %.1f s", exc, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, backoff_max_s)
+            hub.resync_all()
 
 
 async def sse_events(client: StreamClient, keepalive_s: float) -> AsyncIterator[str]:

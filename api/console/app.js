@@ -164,7 +164,7 @@
       : "/api/v1/stream";
     const src = new EventSource(url);
     state.source = src;
-    src.onopen = () => { $("live").className = "live on"; };
+    src.onopen = () => { $("live").className = "live on"; scheduleRefresh(0); };  // missed any?
     src.onerror = () => {
       $("live").className = "live off";
       if (src.readyState === EventSource.CLOSED && state.user) {  // refused: not a network blip
@@ -269,5 +269,6 @@
   $("manual-cancel").addEventListener("click", () => { $("manual-form").hidden = true; });
   $("manual-form").addEventListener("submit", manualAlert);
   window.addEventListener("hashchange", route);
+  setInterval(() => { if (state.user) scheduleRefresh(0); }, 60000);  // safety net
   if (Anlan.token()) start(); else show("login");
 })();

@@ -48,7 +48,8 @@ async def readyz(state: State) -> JSONResponse:
     """200 when the database and Kafka answer and the live stream is consuming; else 503."""
     checks = {"database": await asyncio.to_thread(_db_ok, state),
               "kafka": await _kafka_ok(state),
-              "stream": state.stream_ready.is_set()}
+              "stream": state.stream_ready.is_set() and state.stream_task is not None
+              and not state.stream_task.done()}
     ok = all(checks.values())
     return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
                         status_code=200 if ok else 503)

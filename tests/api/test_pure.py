@@ -167,6 +167,8 @@ async def test_hub_fans_out_within_scope_and_flags_laggards() -> None:
     assert await anext(events) == ": keep-alive\n\n"
     hub.unsubscribe(cg)
     assert cg not in hub.clients
+    hub.resync_all()
+    assert hk.queue.get_nowait() == {"type": "resync", "data": {}}
     await asyncio.sleep(0)
 
 
@@ -179,3 +181,29 @@ def test_decode_records() -> None:
     event, region = decode("anlan.incidents", inc.to_bytes())  # type: ignore[misc]
     assert event["data"]["change"] == "opened"
     assert decode("anlan.alerts", b"{not json") is None
+
+
+async def test_stream_supervisor_restarts_and_resyncs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import api.stream as stream_mod
+
+    calls: list[int] = []
+
+    async def flaky(settings: object, hub: StreamHub, metrics: object,
+                    ready: asyncio.Event) -> None:
+        calls.append(1)
+        ready.set()
+        if len(calls) == 1:
+            raise ConnectionError("broker went away")
+
+    monkeypatch.setattr(stream_mod, "run_stream", flaky)
+    monkeypatch.setattr(stream_mod.asyncio, "sleep", lambda _s: _done())  # no real backoff
+    hub = StreamHub()
+    client = hub.subscribe("360121")
+    ready = asyncio.Event()
+    await stream_mod.supervise_stream(object(), hub, object(), ready)  # type: ignore[arg-type]
+    assert len(calls) == 2 and ready.is_set()
+    assert client.queue.get_nowait()["type"] == "resync"
+
+
+async def _done() -> None:
+    return None
