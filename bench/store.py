@@ -123,11 +123,20 @@ def run_end_to_end(url: str, records: list[tuple[str, bytes, bytes]]) -> float:
                                               rebalance_timeout_s=1.0))
             stop = asyncio.Event()
             task = asyncio.create_task(sink.run(stop))
-            while sink.stats.batches == 0:
-                await asyncio.sleep(0.01)
+            async def until(cond: Any, timeout: float = 180.0) -> None:
+                deadline = time.monotonic() + timeout
+                while not cond():
+                    if time.monotonic() > deadline:
+                        stop.set()
+                        raise TimeoutError(f"sink stalled: {sink.stats}")
+                    if task.done():  # the sink failed: surface its exception
+                        await task
+                        raise RuntimeError("sink stopped early")
+                    await asyncio.sleep(0.01)
+
+            await until(lambda: sink.stats.batches > 0)
             t0, rows0 = time.perf_counter(), sink.stats.rows
-            while sink.stats.records < len(records):
-                await asyncio.sleep(0.01)
+            await until(lambda: sink.stats.records >= len(records))
             rate = (sink.stats.rows - rows0) / (time.perf_counter() - t0)
             stop.set()
             await task

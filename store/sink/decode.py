@@ -180,8 +180,13 @@ class Batch:
 
     rows: dict[str, list[Row]] = field(default_factory=dict)
     records: int = 0
-    rejected: int = 0
-    rejects: list[Row] = field(default_factory=list)  # this sink's own dead letters
+    rejects: list[Row] = field(default_factory=list)  # records that did not decode
+    refused: list[Row] = field(default_factory=list)  # records the database refused
+
+    @property
+    def rejected(self) -> int:
+        """Records this sink dead-lettered (not counting the dead-letter topic's own)."""
+        return len(self.rejects) + len(self.refused)
 
     def add(self, stage: tables.Stage, rows: Iterable[Row]) -> None:
         self.rows.setdefault(stage.name, []).extend(rows)
@@ -198,7 +203,6 @@ def build_batch(records: Iterable[tuple[str, bytes | None, bytes | None]]) -> Ba
         stage, rows = decode_record(topic, key, value)
         batch.records += 1
         if stage is tables.DEADLETTERS and topic != topics.DEADLETTER:
-            batch.rejected += 1
             batch.rejects.extend(rows)
         batch.add(stage, rows)
     return batch

@@ -130,34 +130,43 @@ class Sink:
     async def _publish_rejects(self, batch: Batch) -> None:
         """Publish this sink's rejections to ``anlan.deadletter`` too (their rows are stored
         already, under the key the sink will compute when it reads them back: no duplicate)."""
-        if not batch.rejects or self._producer is None:
+        rows = batch.rejects + batch.refused
+        if not rows or self._producer is None:
             return
         topic = self.settings.topic(DEADLETTER_TOPIC)
         try:
-            for row in batch.rejects:
+            for row in rows:
                 await self._producer.send_and_wait(topic, dead_letter_event(row).to_bytes())
         except KafkaError as exc:  # the rows are in the table; the topic copy is best effort
-            log.warning("could not publish %d dead letters: %s", len(batch.rejects), exc)
+            log.warning("could not publish %d dead letters: %s", len(rows), exc)
 
     def _write(self, batch: Batch, records: list[Record]) -> int:
-        """Write the batch; when the data is refused, isolate and dead-letter bad records."""
+        """Write the batch; when the data is refused, find and dead-letter the bad records."""
         try:
             return self.writer.write(batch)
         except PermanentError as exc:
-            log.warning("batch refused (%s); writing record by record", exc)
-        total = 0
-        for rec in records:
-            one = build_batch([rec])
-            try:
-                total += self.writer.write(one)
-            except PermanentError as exc:
-                bad = Batch()
-                row = reject_row(rec[0], rec[1], rec[2], str(exc))
-                bad.add(DEADLETTERS, [row])
-                total += self.writer.write(bad)
-                batch.rejected += 1
-                batch.rejects.append(row)
+            log.warning("batch refused (%s); isolating the bad records", exc)
+        refused: list[tuple[Any, ...]] = []
+        total = self._write_bisecting(records, refused)
+        batch.refused = refused  # assigned, not appended: this may run again after a retry
         return total
+
+    def _write_bisecting(self, records: list[Record], refused: list[tuple[Any, ...]]) -> int:
+        """Write halves recursively (log n transactions per bad record); dead-letter a single
+        record the database refuses, with the database's reason."""
+        try:
+            return self.writer.write(build_batch(records))
+        except PermanentError as exc:
+            if len(records) > 1:
+                mid = len(records) // 2
+                return (self._write_bisecting(records[:mid], refused)
+                        + self._write_bisecting(records[mid:], refused))
+            topic, key, value = records[0]
+            row = reject_row(topic, key, value, str(exc))
+            bad = Batch()
+            bad.add(DEADLETTERS, [row])
+            refused.append(row)
+            return self.writer.write(bad)
 
     async def _retry(self, stop: asyncio.Event, consumer: Any, fn: Any) -> Any:
         """Run blocking ``fn`` in a thread until it succeeds; pause consumption meanwhile."""

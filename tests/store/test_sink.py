@@ -118,7 +118,8 @@ async def _refused(settings: Settings, database_url: str) -> None:
                        kind=poison if i == 2 else "flood", ts=T0) for i in range(5)]
         await produce(settings, [(topics.REPORTS_RAW, None, r.to_bytes()) for r in reps])
         async with running(settings, "sink") as sink:
-            assert await consumed(sink, 5)
+            assert await consumed(sink, 5 + 1)  # + its dead letter, published and read back
+            assert sink.stats.rejected == 1
     finally:
         with psycopg.connect(database_url, autocommit=True) as conn:
             conn.execute(f"ALTER TABLE reports DROP CONSTRAINT {poison}")
