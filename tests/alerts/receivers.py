@@ -81,7 +81,7 @@ class _Handler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = message_from_bytes(envelope.content)
-        parts = [p.get_payload(decode=True).decode() for p in msg.walk()
+        parts = [bytes(p.get_payload(decode=True)).decode() for p in msg.walk()
                  if p.get_content_type() == "text/plain"]
         self.mails.append({"to": list(envelope.rcpt_tos),
                            "subject": str(make_header(decode_header(msg["Subject"] or ""))),
