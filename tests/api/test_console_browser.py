@@ -55,6 +55,11 @@ def login(browser: Any, base_url: str, user: str) -> Any:
     from playwright.sync_api import expect
 
     page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="zh-CN")
+    page.errors = []  # console errors and CSP violations, checked by the tests
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("response", lambda r: page.errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 else None)
     page.goto(f"{base_url}/console/")
     page.fill("#login-user", user)
     page.fill("#login-pass", PASSWORD)
@@ -107,6 +112,7 @@ def test_officer_sees_red_alert_live_and_acknowledges_it(
     expect(page.locator("#incident-view")).to_be_visible()
     expect(page.locator("#timeline li")).to_have_count(3)  # opened, alert, acknowledged
     page.screenshot(path=str(tmp_path / "incident.png"), full_page=True)
+    assert page.errors == [], "\n".join(page.errors)
 
 
 @needs_chromium
@@ -141,6 +147,7 @@ def test_incident_evidence_chart_and_region_tree(
     expect(county).not_to_have_attribute("data-worst", "none")
     expect(page.locator("#gateways tr")).to_have_count(3)
     page.screenshot(path=str(tmp_path / "regions.png"), full_page=True)
+    assert page.errors == [], "\n".join(page.errors)
 
 
 @needs_chromium

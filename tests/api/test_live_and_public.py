@@ -154,6 +154,7 @@ def test_volunteer_link_accept(client: httpx.Client, seeded_db: str,
 def test_console_is_served_without_cdn(client: httpx.Client) -> None:
     page = client.get("/console/")
     assert page.status_code == 200 and 'lang="zh-CN"' in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
     for asset in ("app.js", "common.js", "charts.js", "style.css", "task.js"):
         resp = client.get(f"/console/{asset}")
         assert resp.status_code == 200
