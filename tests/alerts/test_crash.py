@@ -31,6 +31,16 @@ PEOPLE = ("p-cg-duty", "p-gw-hkc1")
 IDENT = re.compile(r"编号：(\S+)")
 
 
+def _pairs(receiver: HttpReceiver, unique: bool = True) -> list[tuple[str, str]]:
+    """(recipient path, CAP identifier) of every message received."""
+    pairs = []
+    for post in list(receiver.posts):
+        found = IDENT.search(post["message"])
+        if found:
+            pairs.append((post["_path"], found.group(1)))
+    return sorted(set(pairs)) if unique else pairs
+
+
 def _spawn(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ, ANLAN_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
                ANLAN_KAFKA_IDEMPOTENT_PRODUCER="false", ANLAN_DATABASE_URL=settings.database_url,
@@ -78,17 +88,14 @@ def test_sigkill_mid_burst_loses_nothing(make_settings: Callable[..., Settings],
         second = _spawn(settings, log)
         try:
             expected = ALERTS * (len(PEOPLE) + 1)
-            done = wait_for(lambda: len({(p["_path"], IDENT.search(p["message"]).group(1))
-                                         for p in receiver.posts if IDENT.search(p["message"])
-                                         }) >= expected, 90)
+            done = wait_for(lambda: len(_pairs(receiver)) >= expected, 90)
             assert done, log.read_text()[-3000:]
         finally:
             second.send_signal(signal.SIGTERM)
             assert second.wait(30) == 0
     finally:
         receiver.stop()
-    counts = Counter((p["_path"], IDENT.search(p["message"]).group(1))  # type: ignore[union-attr]
-                     for p in receiver.posts)
+    counts = Counter(_pairs(receiver, unique=False))
     assert {path for path, _ in counts} == {"/p-cg-duty", "/p-gw-hkc1", "/_ops"}
     repeats = sum(n - 1 for n in counts.values())
     print(f"at kill {at_kill} messages; repeats after restart {repeats}")

@@ -63,12 +63,15 @@ def test_bad_yaml_says_what(text: str, message: str) -> None:
 
 
 def test_duty_shifts() -> None:
-    day = DutyShift(person="a", region="360121", daily_from=time(8), daily_to=time(20))
-    night = DutyShift(person="b", region="360121", daily_from=time(20), daily_to=time(8))
-    allday = DutyShift(person="c", region="360121", daily_from=time(0), daily_to=time(0))
-    weekday_only = DutyShift(person="d", region="360121", daily_from=time(20),
-                             daily_to=time(8), weekdays=(3,))  # Wednesday night
-    fixed = DutyShift(person="e", region="360121", start=DAY, end=NIGHT)
+    def daily(frm: int, to: int) -> DutyShift:
+        return DutyShift.model_validate({"person": "a", "region": "360121",
+                                         "from": time(frm), "to": time(to)})
+
+    day, night, allday = daily(8, 20), daily(20, 8), daily(0, 0)
+    weekday_only = DutyShift.model_validate({"person": "d", "region": "360121", "from": time(20),
+                                             "to": time(8), "weekdays": (3,)})  # Wed night
+    fixed = DutyShift.model_validate({"person": "e", "region": "360121", "start": DAY,
+                                      "end": NIGHT})
     assert day.covers(DAY) and not day.covers(NIGHT)
     assert night.covers(NIGHT) and not night.covers(DAY)
     assert allday.covers(DAY) and allday.covers(NIGHT)
@@ -77,7 +80,7 @@ def test_duty_shifts() -> None:
     assert weekday_only.covers(thursday_3am)  # the Wednesday shift runs into Thursday
     assert fixed.covers(DAY) and not fixed.covers(NIGHT)
     with pytest.raises(ValueError):
-        DutyShift(person="x", region="360121")
+        DutyShift.model_validate({"person": "x", "region": "360121"})
 
 
 def test_csv_upserts_people_and_volunteers() -> None:
