@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, ProducerClosed
 from aiokafka.partitioner import DefaultPartitioner
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -330,8 +330,8 @@ class Bridge:
     def _failed(self, entry: _Entry, record: Record, source: str, attempt: int,
                 exc: BaseException) -> None:
         """Retry a retriable failure forever (with backoff); dead-letter a permanent one."""
-        if isinstance(exc, asyncio.CancelledError):
-            return
+        if isinstance(exc, (asyncio.CancelledError, ProducerClosed)) or self._stopping:
+            return  # shutting down: left unacked, the broker redelivers it to the next bridge
         retriable = isinstance(exc, KafkaError) and exc.retriable or \
             exc.__class__.__name__ in {"KafkaTimeoutError", "KafkaConnectionError"}
         if not retriable and record.topic != topics.DEADLETTER:
@@ -344,6 +344,7 @@ class Bridge:
             self._ack_ready()
             return
         self.stats.kafka_retries += 1
+        self._partition.clear()  # the topic may have been re-created: ask the metadata again
         delay = min(0.2 * 2 ** attempt, 5.0)
         log.warning("kafka send failed (%r); retry %d in %.1fs", exc, attempt + 1, delay)
         task = asyncio.ensure_future(self._resend(entry, record, source, attempt + 1, delay))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -111,13 +112,16 @@ def test_bridge_reconnects_when_mosquitto_restarts(make_settings: Callable[..., 
 @pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto is not installed")
 def test_no_ack_while_kafka_is_down_then_delivered(make_settings: Callable[..., Settings],
                                                    tmp_path: Path) -> None:
-    """Kafka goes away mid-run: the bridge holds the MQTT acks, and delivers once it is back."""
+    """Kafka hangs mid-run: the bridge holds the MQTT acks (and the broker holds all but
+    ``bridge_max_inflight`` messages back), and delivers everything once Kafka answers again.
+    (The process is paused rather than restarted: a restarted memory-only tansu would lose the
+    topics, and a producer racing the re-creation would auto-create them with 1 partition.)"""
     kafka = EmbeddedKafka(log_path=tmp_path / "tansu.log")
     broker = ConfiguredMosquitto(tmp_path / "mosquitto", {"anlan-bridge": "b", "gw-0002": "g"})
     broker.start()
-    kafka.start()
+    kafka.start()  # its own broker: pausing the session's would stall the other tests
     settings = make_settings(mqtt_port=broker.port, mqtt_username="anlan-bridge",
-                             mqtt_password="b")
+                             mqtt_password="b", bridge_max_inflight=20)
     settings = settings.model_copy(update={"kafka_bootstrap": kafka.bootstrap})
     client = connect_publisher("127.0.0.1", broker.port, "gw-0002-pub", "gw-0002", "g")
     try:
@@ -125,6 +129,8 @@ def test_no_ack_while_kafka_is_down_then_delivered(make_settings: Callable[..., 
     finally:
         client.disconnect()
         client.loop_stop()
+        if kafka.proc is not None:
+            kafka.proc.send_signal(signal.SIGCONT)
         kafka.stop()
         broker.stop()
 
@@ -144,18 +150,20 @@ async def _kafka_outage(settings: Settings, kafka: EmbeddedKafka, client: Any) -
                                                       for i in range(50)])
         while bridge.stats.acked < 50:
             await asyncio.sleep(0.02)
-        await asyncio.to_thread(kafka.stop)
+        assert kafka.proc is not None
+        kafka.proc.send_signal(signal.SIGSTOP)  # Kafka hangs (its data stays)
         await asyncio.to_thread(publish_all, client, [(readings_topic("gw-0002"), _message(i))
                                                       for i in range(50, 100)])
-        while bridge.stats.received < 100:
-            await asyncio.sleep(0.02)
-        await asyncio.sleep(1.0)
-        assert bridge.stats.acked == 50 and len(bridge._pending) == 50  # noqa: SLF001
-        await asyncio.to_thread(kafka.start)  # a fresh (memory) broker on the same port
-        await create_topics(settings)
+        await asyncio.sleep(1.5)
+        assert bridge.stats.acked == 50  # nothing acked while Kafka is away
+        # Receive Maximum (20) holds the rest back in the broker; Mosquitto 2.0.11 was seen to
+        # overshoot it, the bridge's own bound (it stops reading) is twice the setting
+        held = bridge.stats.received - 50
+        assert 20 <= held <= 40 and len(bridge._pending) == held  # noqa: SLF001
+        kafka.proc.send_signal(signal.SIGCONT)
         values = await read_topic(settings, topics.READINGS_RAW,
-                                  lambda vs: _seqs(vs) >= set(range(50, 100)), 60)
-        assert _seqs(values) >= set(range(50, 100))
+                                  lambda vs: _seqs(vs) >= set(range(100)), 60)
+        assert _seqs(values) >= set(range(100))
         while bridge.stats.acked < 100:
             await asyncio.sleep(0.02)
     finally:
