@@ -11,7 +11,7 @@ from fastapi import Cookie, Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from api.scope import ACTING_ROLES, DIRECTORY_ROLES, in_scope
+from api.scope import ACTING_ROLES, DIRECTORY_ROLES, in_scope, narrow
 from api.security import API_TOKEN_PREFIX, InvalidToken, read_token, token_hash
 from api.state import AppState
 from store import auth as auth_repo
@@ -25,6 +25,15 @@ class User(BaseModel):
     role: str
     region: str
     person_id: str | None = None
+
+    def scope_for(self, region: str | None) -> str:
+        """The subtree to search: ``region`` when inside the user's area (their whole area
+        when None); 403 when it lies outside."""
+        scope = narrow(self.region, region)
+        if scope is None:
+            self.check_region(region)
+        assert scope is not None
+        return scope
 
     def check_region(self, region: str | None) -> None:
         """403 unless ``region`` lies in the user's subtree."""

@@ -21,7 +21,6 @@ from api.data import incidents as incident_repo
 from api.deps import ActingUser, CurrentUser, DbConn, State, User
 from api.evidence import evidence_sensors
 from api.plan_lookup import plan_for_hazard
-from api.scope import narrow
 from api.timeline import TimelineEntry, build_timeline
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -121,10 +120,7 @@ def list_alerts(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[AlertSummary]:
     """Alerts in your area (or the sub-region ``region``), newest first."""
-    scope = narrow(user.region, region)
-    if scope is None:
-        user.check_region(region)
-    assert scope is not None
+    scope = user.scope_for(region)
     rows = repo.list_alerts(conn, repo.AlertFilter(
         scope=scope, levels=tuple(level or ()), status=status_, since=since, until=until,
         latest_only=latest, limit=limit, offset=offset))

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.data import sensors as sensor_repo
 from api.deps import ActingUser, DbConn, State, User
-from api.scope import in_scope, narrow
+from api.scope import in_scope
 from contingency_plans import Plan, PlanError, load_plan, parse_plan
 from contingency_plans.backtest import (
     BacktestError,
@@ -89,10 +89,7 @@ def backtest_stored(plan_id: Annotated[str, PLAN_ID], body: StoredRange, user: A
                     conn: DbConn, state: State) -> Outcome:
     """Replay the stored readings of your area (or ``region``) between ``since`` and ``until``
     through plan ``plan_id``."""
-    scope = narrow(user.region, body.region)
-    if scope is None:
-        user.check_region(body.region)
-    assert scope is not None
+    scope = user.scope_for(body.region)
     plan = _find_plan(state, plan_id)
     rows = sensor_repo.readings_between(conn, scope, list(plan.kinds), body.since, body.until,
                                         MAX_READINGS + 1)

@@ -13,7 +13,6 @@ from api.data import incidents as repo
 from api.data import tasks as task_repo
 from api.deps import CurrentUser, DbConn
 from api.evidence import evidence_sensors
-from api.scope import narrow
 from api.timeline import TimelineEntry, build_timeline
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
@@ -52,10 +51,7 @@ def list_incidents(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[Incident]:
     """Incidents in your area, most recently changed first."""
-    scope = narrow(user.region, region)
-    if scope is None:
-        user.check_region(region)
-    assert scope is not None
+    scope = user.scope_for(region)
     rows = repo.list_incidents(conn, scope, status=status_, limit=limit)
     return [Incident(**{k: r[k] for k in Incident.model_fields}) for r in rows]
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from anlan.registry import KINDS
 from api.data import sensors as repo
 from api.deps import CurrentUser, DbConn, State
-from api.scope import in_scope, narrow
+from api.scope import in_scope
 
 router = APIRouter(prefix="/sensors", tags=["sensors"])
 gateways_router = APIRouter(prefix="/gateways", tags=["sensors"])
@@ -53,20 +53,12 @@ class Gateway(BaseModel):
     at: datetime | None = None
 
 
-def _scope(user: CurrentUser, region: str | None) -> str:
-    scope = narrow(user.region, region)
-    if scope is None:
-        user.check_region(region)
-    assert scope is not None
-    return scope
-
-
 @router.get("", response_model=list[Sensor])
 def list_sensors(user: CurrentUser, conn: DbConn, state: State,
                  region: Annotated[str | None, Query(pattern=REGION)] = None,
                  kind: str | None = None) -> list[Sensor]:
     """Registered sensors in your area with their latest reading."""
-    scope = _scope(user, region)
+    scope = user.scope_for(region)
     latest = repo.latest(conn, scope)
     now = datetime.now(UTC)
     out = []
@@ -109,7 +101,7 @@ def sensor_history(sensor_id: Annotated[str, Path(max_length=64)], user: Current
 def list_gateways(user: CurrentUser, conn: DbConn, state: State,
                   region: Annotated[str | None, Query(pattern=REGION)] = None) -> list[Gateway]:
     """Gateways in your area: online, offline, or unknown (never heard from)."""
-    scope = _scope(user, region)
+    scope = user.scope_for(region)
     statuses = repo.gateway_status(conn)
     out = []
     for gw_id, gw in sorted(state.registry.gateways.items()):

@@ -21,7 +21,6 @@ from api.commands import produce
 from api.data import audit
 from api.data import tasks as repo
 from api.deps import CurrentUser, DbConn, State
-from api.scope import narrow
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 links_router = APIRouter(prefix="/links", tags=["tasks"])
@@ -82,10 +81,7 @@ def list_tasks(user: CurrentUser, conn: DbConn,
                region: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3}){0,2}(-G\d+)?$")] = None,
                limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[Task]:
     """Tasks in your area (``state=active``: not yet completed, cancelled or expired)."""
-    scope = narrow(user.region, region)
-    if scope is None:
-        user.check_region(region)
-    assert scope is not None
+    scope = user.scope_for(region)
     return [Task(**r) for r in repo.list_tasks(conn, scope, state=state, incident_id=incident_id,
                                                limit=limit)]
 
