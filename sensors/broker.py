@@ -60,9 +60,11 @@ def write_password_file(path: Path, users: dict[str, str]) -> None:
 class ConfiguredMosquitto:
     """A Mosquitto child process on a free port using ``deploy/mosquitto`` (conf + ACL)."""
 
-    def __init__(self, workdir: Path, users: dict[str, str], port: int | None = None) -> None:
+    def __init__(self, workdir: Path, users: dict[str, str], port: int | None = None,
+                 password_file: Path | None = None) -> None:
         self.workdir = Path(workdir)
         self.users = users
+        self.password_file = password_file
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -81,7 +83,11 @@ class ConfiguredMosquitto:
                                       self.workdir))
         shutil.copy(DEPLOY_DIR / "acl", self.workdir / "acl")
         (self.workdir / "acl").chmod(0o600)
-        write_password_file(self.workdir / "passwd", self.users)
+        if self.password_file is not None:  # e.g. made by deploy/mosquitto/make-passwd.sh
+            shutil.copy(self.password_file, self.workdir / "passwd")
+            (self.workdir / "passwd").chmod(0o600)
+        else:
+            write_password_file(self.workdir / "passwd", self.users)
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen([binary, "-c", str(conf)], stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True)

@@ -109,3 +109,32 @@ def test_anonymous_and_wrong_credentials_are_refused(broker: ConfiguredMosquitto
     client.disconnect()
     client.loop_stop()
     assert rc.is_failure
+
+
+@pytest.mark.integration
+def test_make_passwd_script_provisions_every_gateway(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from anlan.settings import DEMO_DIR
+
+    script = DEPLOY_DIR / "make-passwd.sh"
+    done = subprocess.run(["sh", str(script), str(tmp_path / "passwd"),
+                           str(DEMO_DIR / "sensors.yaml")], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin:/usr/sbin", "PYTHON": sys.executable},
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    creds = dict(line.split(":", 1) for line in
+                 (tmp_path / "passwd.credentials").read_text().splitlines())
+    assert set(creds) == {"anlan-bridge", "gw-0001", "gw-0002", "gw-0003"}
+    assert (tmp_path / "passwd.credentials").stat().st_mode & 0o077 == 0
+    with ConfiguredMosquitto(tmp_path / "broker", {}, password_file=tmp_path / "passwd") as b:
+        gw, rc = _client(b.port, "gw-0002", creds["gw-0002"])
+        assert not rc.is_failure
+        assert _publish(gw, "anlan/v1/gw/gw-0002/readings") in (0, 16)  # 16: no subscribers
+        gw.disconnect()
+        gw.loop_stop()
+        other, rc = _client(b.port, "gw-0002", creds["gw-0001"])
+        other.disconnect()
+        other.loop_stop()
+        assert rc.is_failure
