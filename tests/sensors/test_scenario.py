@@ -179,3 +179,19 @@ def test_synthetic_registry_round_trips(tmp_path: Path) -> None:
     again = load_registry(path)
     assert again.sensors.keys() == registry.sensors.keys()
     assert all(again.owns(s.gateway_id, sid) for sid, s in registry.sensors.items())
+
+
+def test_replay_cli_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sensors.simulate.cli import main
+
+    csv_file = tmp_path / "r.csv"
+    csv_file.write_text("ts,sensor,kind,value\n"
+                        "2026-07-20T08:00:00+08:00,rg-0201,rain_mm,1.5\n"
+                        "2026-07-20T08:05:00+08:00,rg-0201,rain_mm,2.5\n"
+                        "2026-07-20T08:05:00+08:00,wl-0101,water_level_m,3.1\n")
+    assert main(["--replay", str(csv_file), "--shift-to-now", "--dry-run"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(x["step"], x["gateway"], len(x["readings"])) for x in lines] == \
+        [(1, "gw-0002", 1), (2, "gw-0001", 1), (2, "gw-0002", 1)]
+    last = datetime.fromisoformat(lines[-1]["readings"][0]["ts"])
+    assert abs((datetime.now(timezone.utc) - last).total_seconds()) < 60
