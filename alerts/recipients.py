@@ -4,7 +4,8 @@ Rules:
 - A tier above (or equal to) the alert's region means the region's ancestor at that tier; a tier
   below means every region of that tier inside the alert's region.
 - ``duty_officer`` resolves through the duty roster: only the officers on duty *now* for those
-  regions. Other roles resolve through the people's own region (volunteers only when available).
+  regions; when nobody is on duty there, the region's leaders stand in (and a gap is reported).
+  Other roles resolve through the people's own region (volunteers only when available).
 - One recipient per person, whatever number of roles matched.
 """
 
@@ -57,7 +58,11 @@ def resolve(directory: Directory, region: str, notify: Iterable[Mapping[str, Any
             continue
         for rid in regions:
             found = _people_for(directory, people, unavailable, role, rid, now)
-            if not found:
+            if not found and role == "duty_officer":
+                found = _people_for(directory, people, unavailable, "leader", rid, now)
+                out.gaps.append(f"nobody on duty for {rid} ({tree.name(rid)}); "
+                                f"its leaders instead: {found}")
+            elif not found:
                 out.gaps.append(f"no {role} for {rid} ({tree.name(rid)})")
             for pid in found:
                 roles, regs = matched.setdefault(pid, ([], []))

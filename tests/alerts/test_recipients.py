@@ -58,3 +58,14 @@ def test_region_missing_from_the_directory_still_reaches_the_tiers_above() -> No
                                          {"role": "grid_worker", "tier": "grid"}], DAY, tree)
     assert res.person_ids == ["p-cg-duty"]
     assert res.gaps == ["no grid_worker for 360121100001-G9 (360121100001-G9)"]
+
+
+def test_leaders_stand_in_when_nobody_is_on_duty() -> None:
+    d, tree = demo()
+    d2 = d.model_copy(update={"duty": tuple(s for s in d.duty if s.region != "360121100")})
+    res = resolve(d2, GRID, [{"role": "duty_officer", "tier": "township"}], DAY)
+    assert res.person_ids == ["p-cg-duty"]  # the township's leader (also its officer)
+    assert res.gaps and "nobody on duty" in res.gaps[0]
+    d3 = d.model_copy(update={"duty": ()})
+    res = resolve(d3, GRID, [{"role": "duty_officer", "tier": "county"}], NIGHT, tree)
+    assert res.person_ids == ["p-county-leader"]
