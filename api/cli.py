@@ -18,7 +18,7 @@ import psycopg
 
 from anlan.errors import StartupError
 from anlan.settings import Settings, load_settings
-from anlan.stack.net import port_free
+from anlan.stack.net import port_free, port_open
 from api import accounts
 from api.scope import ROLES
 from store import auth as auth_repo
@@ -53,6 +53,16 @@ def bootstrap_admin(settings: Settings, env: dict[str, str]) -> str | None:
         except ValueError as exc:
             raise StartupError(f"ANLAN_API_ADMIN_PASSWORD: {exc}") from exc
     return username
+
+
+def _check_kafka(bootstrap: str) -> None:
+    """StartupError unless one of the bootstrap servers accepts connections."""
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        if host and port.isdigit() and port_open(host.strip("[]"), int(port), timeout=2.0):
+            return
+    raise StartupError(f"no Kafka broker answers at {bootstrap}; start it (`anlan up`) or fix "
+                       "ANLAN_KAFKA_BOOTSTRAP")
 
 
 def create_user_main(argv: list[str], settings: Settings | None = None) -> int:
@@ -91,6 +101,7 @@ def serve(settings: Settings) -> int:
     if not port_free(settings.api_host, settings.api_port):
         raise StartupError(f"port {settings.api_host}:{settings.api_port} is already in use; "
                            "pick another with --port or ANLAN_API_PORT")
+    _check_kafka(settings.kafka_bootstrap)
     _connect(settings).close()
     created = bootstrap_admin(settings, dict(os.environ))
     if created:

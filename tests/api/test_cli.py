@@ -85,3 +85,15 @@ def test_bootstrap_admin_on_a_fresh_database(api_settings: Settings) -> None:
         assert row is not None and row["role"] == "admin" and row["region"] == "360121"
     finally:
         drop_database(url)
+
+
+def test_unreachable_kafka_is_a_one_line_error(api_settings: Settings,
+                                               capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from anlan.stack.net import free_port
+
+    monkeypatch.setenv("ANLAN_DATABASE_URL", api_settings.database_url)
+    monkeypatch.setenv("ANLAN_KAFKA_BOOTSTRAP", f"127.0.0.1:{free_port()}")
+    assert run(["api", "--port", str(free_port())]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no Kafka broker answers" in err[0]
