@@ -108,7 +108,7 @@ def serve(settings: Settings) -> int:
         print(f"created administrator {created}", file=sys.stderr)
     config = uvicorn.Config(create_app(settings), host=settings.api_host,
                             port=settings.api_port, log_level=settings.log_level.lower(),
-                            lifespan="on")
+                            lifespan="on", timeout_graceful_shutdown=5)  # SSE clients stay open
     uvicorn.Server(config).run()
     return 0
 
