@@ -247,12 +247,14 @@ class DispatchService:
                 log.exception("timer tick failed")
 
     async def _reload_directory(self) -> None:
-        async with self.dispatcher.pool.connection() as conn:
-            cur = await conn.execute("SELECT coalesce(max(id), 0) FROM dir_imports")
-            row = await cur.fetchone()
-        version = int(row[0]) if row else 0
+        version = await asyncio.to_thread(_stored_version, self.settings.database_url)
         if version != self.dir_version:
             directory, self.dir_version = await asyncio.to_thread(
                 load_directory, self.settings, False)
             self.dispatcher.set_directory(directory)
             log.info("directory reloaded (import %d)", version)
+
+
+def _stored_version(url: str) -> int:
+    with psycopg.connect(url, connect_timeout=5) as conn:
+        return dirdb.version(conn)

@@ -53,7 +53,7 @@ def test_dispatch_service_over_kafka(make_settings: Callable[..., Settings],
 
 
 async def _scenario(settings: Settings, http: HttpReceiver, ops: HttpReceiver) -> None:
-    service = DispatchService(settings, ServiceOptions(tick_s=0.2))
+    service = DispatchService(settings, ServiceOptions(tick_s=0.2, directory_check_s=0.2))
     runner = asyncio.create_task(service.run())
     producer = make_producer(settings)
     await producer.start()
@@ -105,3 +105,34 @@ async def _scenario(settings: Settings, http: HttpReceiver, ops: HttpReceiver) -
         settings, topics.DELIVERIES, lambda v: len(v) >= 3)]
     assert {x.recipient for x in deliveries if x.alert_id == a.alert_id} == {
         "_ops", "p-cg-duty", "p-gw-hkc1"}
+
+
+def test_the_running_dispatcher_picks_up_a_new_directory(
+        make_settings: Callable[..., Settings], database_url: str, http: HttpReceiver) -> None:
+    d, _ = demo()
+    with psycopg.connect(database_url) as conn:
+        dirdb.save(conn, d, "demo")  # log:// channels only
+    quiet_timers(database_url)
+    settings = make_settings(notify_retries=0)
+
+    async def scenario() -> None:
+        service = DispatchService(settings, ServiceOptions(tick_s=0.1, directory_check_s=0.1))
+        runner = asyncio.create_task(service.run())
+        try:
+            assert await until(lambda: hasattr(service, "dispatcher"))
+            moved = d.model_copy(update={"people": tuple(
+                p.model_copy(update={"urls": (http.url(),)}) if p.id == "p-cg-duty" else p
+                for p in d.people)})
+            await asyncio.to_thread(_save, database_url, moved)
+            assert await until(lambda: service.dispatcher.people["p-cg-duty"].urls ==
+                               (http.url(),))
+        finally:
+            service.stop()
+            await asyncio.wait_for(runner, 30)
+
+    asyncio.run(scenario())
+
+
+def _save(url: str, directory: object) -> None:
+    with psycopg.connect(url) as conn:
+        dirdb.save(conn, directory, "moved")  # type: ignore[arg-type]
