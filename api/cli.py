@@ -19,6 +19,7 @@ import psycopg
 from anlan.errors import StartupError
 from anlan.settings import Settings, load_settings
 from anlan.stack.net import port_free, port_open
+from anlan.stack.readiness import mark_ready
 from api import accounts
 from api.scope import ROLES
 from store import auth as auth_repo
@@ -90,12 +91,27 @@ def create_user_main(argv: list[str], settings: Settings | None = None) -> int:
     return 0
 
 
+def _ready_server_class() -> type:
+    import uvicorn
+
+    class ReadyServer(uvicorn.Server):
+        """Marks the API ready once it listens (after the lifespan opened its connections)."""
+
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                mark_ready("api")
+
+    return ReadyServer
+
+
 def serve(settings: Settings) -> int:
     """Run uvicorn on the app until interrupted."""
     import uvicorn
 
     from api.main import create_app
 
+    server_class = _ready_server_class()
     if not settings.kafka_bootstrap:
         raise StartupError("ANLAN_KAFKA_BOOTSTRAP is empty; start Kafka (`anlan up`) or set it")
     if not port_free(settings.api_host, settings.api_port):
@@ -109,7 +125,7 @@ def serve(settings: Settings) -> int:
     config = uvicorn.Config(create_app(settings), host=settings.api_host,
                             port=settings.api_port, log_level=settings.log_level.lower(),
                             lifespan="on", timeout_graceful_shutdown=5)  # SSE clients stay open
-    uvicorn.Server(config).run()
+    server_class(config).run()
     return 0
 
 

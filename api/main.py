@@ -14,7 +14,6 @@ from anlan.errors import StartupError
 from anlan.kafka import make_producer
 from anlan.registry import RegistryError, load_registry
 from anlan.settings import Settings
-from anlan.stack.readiness import mark_ready
 from api import routes
 from api.metrics import ApiMetrics
 from api.options import ApiOptions
@@ -82,8 +81,7 @@ def create_app(settings: Settings, options: ApiOptions | None = None) -> FastAPI
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await _open(state)
-        mark_ready("api")
+        await _open(state)  # `anlan api` marks itself ready once it also listens
         try:
             yield
         finally:
