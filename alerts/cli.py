@@ -100,11 +100,13 @@ def _show(conn: psycopg.Connection) -> int:
     for p in directory.people:
         people_by_region.setdefault(p.region, []).append(
             f"{p.name}[{','.join(p.roles)}; {len(p.urls)} url(s)]")
+    names = {p.id: p.name for p in directory.people}
     roots = [r.id for r in directory.regions if r.parent is None]
     for root in roots:
-        for rid in [root, *tree.descendants(root)]:
+        for rid in tree.walk(root):
             depth = len(tree.ancestors(rid)) - 1
-            duty = ", ".join(on_duty(directory, rid, now))
+            duty = ", ".join(f"{names.get(pid, pid)} ({pid})"
+                             for pid in on_duty(directory, rid, now))
             print(f"{'  ' * depth}{rid} {tree.name(rid)} ({tree.tier(rid)})"
                   + (f"  on duty: {duty}" if duty else ""))
             for line in people_by_region.get(rid, []):

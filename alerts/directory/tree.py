@@ -51,6 +51,13 @@ class RegionTree:
             queue.extend(self.children.get(rid, []))
         return out
 
+    def walk(self, region_id: str) -> list[str]:
+        """``region_id`` and everything below it, depth first (children in id order)."""
+        out = [region_id]
+        for child in sorted(self.children.get(region_id, [])):
+            out.extend(self.walk(child))
+        return out
+
     def at_tier(self, region_id: str, tier: Tier) -> list[str]:
         """The regions of ``tier`` that cover ``region_id``: its ancestor at that tier when the
         tier is above (or equal), else its descendants at that tier."""

@@ -32,7 +32,10 @@ def test_directory_import_and_show(database_url: str, tmp_path: Path,
     assert d.person("p-cg-duty") is not None  # the CSV merged, it did not replace
     assert run(["directory", "show"]) == 0
     out = capsys.readouterr().out
-    assert "360121100 城关镇 (township)  on duty: p-cg-duty" in out
+    assert "360121100 城关镇 (township)  on duty: 刘洋 (p-cg-duty)" in out
+    lines = [ln.strip().split(" ")[0] for ln in out.splitlines() if ln.strip()[:1].isdigit()]
+    assert lines.index("360121100001") < lines.index("360121100001-G1") < \
+        lines.index("360121100002") < lines.index("360121101")  # depth first
     assert "新志愿者[volunteer; 1 url(s)]" in out
 
 

@@ -40,6 +40,7 @@ def test_demo_directory_loads_and_tree_works() -> None:
     assert tree.ancestors(GRID) == [GRID, "360121100001", "360121100", "360121"]
     assert tree.at_tier(GRID, "township") == ["360121100"]
     assert tree.grids("360121100") == ["360121100001-G1", "360121100001-G2", "360121100002-G1"]
+    assert tree.walk("360121100")[:3] == ["360121100", "360121100001", "360121100001-G1"]
     assert tree.ring("360121100001-G2", GRID) == 1
     assert tree.ring("360121101001-G1", GRID) == 3
     assert {v.person for v in d.volunteers} == {"v-001", "v-002", "v-003", "v-004", "v-005"}
