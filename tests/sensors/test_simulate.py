@@ -125,3 +125,17 @@ def test_unknown_scenario_is_a_clear_startup_error(settings: Settings, tmp_path:
     done = _simulate(settings, tmp_path, "--scenario", "meteor")
     assert done.returncode == 2
     assert "no scenario 'meteor'" in done.stderr and "drill" in done.stderr
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"ANLAN_SENSORS_FILE": "/nonexistent/sensors.yaml"}, "sensors file not found"),
+    ({"ANLAN_KAFKA_BOOTSTRAP": ""}, "ANLAN_KAFKA_BOOTSTRAP is not set"),
+])
+def test_bridge_startup_errors_are_one_line(settings: Settings, tmp_path: Path,
+                                            env: dict[str, str], message: str) -> None:
+    full = bridge_env(settings, tmp_path / "ready")
+    full.update(env)
+    done = subprocess.run([sys.executable, "-m", "anlan", "bridge"], env=full,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert done.stderr.startswith("anlan bridge: error: ") and message in done.stderr
