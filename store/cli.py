@@ -56,6 +56,7 @@ def sink_main(argv: list[str]) -> int:
     settings = load_settings()
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.root.level))
     url = ensure_database(settings.database_url)
     if not args.no_migrate:
         from store.migrate import migrate

@@ -45,6 +45,7 @@ class SinkOptions:
     backoff_max_s: float = 10.0
     retention_days: float = 365.0
     retention_interval_s: float = 3600.0
+    stats_interval_s: float = 60.0  # how often to log the counters
     topics: tuple[str, ...] = SINK_TOPICS
     rebalance_timeout_s: float | None = None  # None: settings.broker_rebalance_timeout
     consumer_overrides: dict[str, Any] = field(default_factory=dict)  # aiokafka options
@@ -74,7 +75,8 @@ class Sink:
         self.stats = SinkStats()
         self._prefix = settings.topic_prefix
         self._producer: Any = None
-        self._last_retention = float("-inf")  # first pass right after start
+        self._last_retention = float("-inf")
+        self._last_stats = time.monotonic()  # first pass right after start
 
     def contract_topic(self, full: str) -> str:
         return full[len(self._prefix):] if self._prefix and full.startswith(self._prefix) else full
@@ -100,10 +102,20 @@ class Sink:
                 if polled:
                     await self._handle(stop, consumer, polled)
                 await self._maybe_retention(stop, consumer)
+                self._maybe_log_stats()
         finally:
             await consumer.stop()
             await self._producer.stop()
             self.writer.close()
+
+    def _maybe_log_stats(self) -> None:
+        now = time.monotonic()
+        if now - self._last_stats >= self.options.stats_interval_s:
+            self._last_stats = now
+            st = self.stats
+            log.info("sink: %d records, %d rows, %d rejected, %d database retries, "
+                     "%d commit failures", st.records, st.rows, st.rejected, st.db_retries,
+                     st.commit_failures)
 
     async def _handle(self, stop: asyncio.Event, consumer: Any,
                       polled: dict[TopicPartition, list[Any]]) -> None:
