@@ -41,6 +41,16 @@ def test_db_migrate_creates_the_database_and_is_idempotent(scratch_url: str) -> 
     assert again.returncode == 0 and "0 applied" in again.stdout
     demanded = _anlan("db", "migrate", "--timescale", env=env)
     assert demanded.returncode == 1 and "TimescaleDB was requested" in demanded.stdout
+    status = _anlan("db", "status", env=env)
+    assert status.returncode == 0 and "flavour plain" in status.stdout
+    assert "0 pending" in status.stdout and "applied  0001_core" in status.stdout
+    purge = _anlan("db", "--url", scratch_url, "retention", "--days", "30", env={})
+    assert purge.returncode == 0 and purge.stdout.startswith("deleted 0")
+
+
+def test_db_status_of_an_unmigrated_database(scratch_url: str) -> None:
+    out = _anlan("db", "status", env={"ANLAN_DATABASE_URL": scratch_url})
+    assert out.returncode == 1 and "anlan db migrate" in out.stdout
 
 
 def test_db_migrate_names_an_unreachable_server() -> None:
