@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from datetime import datetime, timezone
@@ -54,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ack-timeout", type=float, default=60.0,
                    help="seconds to wait for the broker's acks at the end (default 60)")
     p.add_argument("--dry-run", action="store_true", help="print the frames as JSON lines")
+    p.add_argument("--export-csv", type=Path, metavar="CSV",
+                   help="write the readings as ts,sensor,kind,value (for `anlan plans backtest` "
+                        "or --replay) instead of publishing")
     return p
 
 
@@ -106,6 +110,15 @@ def main(argv: list[str]) -> int:
     if args.write_registry:
         args.write_registry.write_text(registry_yaml(registry), encoding="utf-8")
     steps, span, wall = _steps(args, registry, datetime.now(timezone.utc))
+    if args.export_csv:
+        rows = [(r["ts"], r["sensor"], r["kind"], r["value"])
+                for _k, _ts, fs in steps for f in fs for r in f.readings]
+        with open(args.export_csv, "w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(("ts", "sensor", "kind", "value"))
+            writer.writerows(rows)
+        print(f"[simulate] wrote {len(rows)} readings to {args.export_csv}", file=sys.stderr)
+        return 0
     if args.dry_run:
         for k, _ts, fs in steps:
             for f in fs:

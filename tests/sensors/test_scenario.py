@@ -39,7 +39,8 @@ def test_durations() -> None:
         parse_duration("soon")
 
 
-@pytest.mark.parametrize("name", ["drill", "rainstorm", "river_flood", "landslide", "gas_leak"])
+@pytest.mark.parametrize("name", ["drill", "drill_staged", "rainstorm", "river_flood", "landslide",
+                                  "gas_leak"])
 def test_shipped_scenarios_load_and_pass_the_bridge_checks(name: str) -> None:
     scenario = load_scenario(name)
     count = 0
@@ -195,3 +196,28 @@ def test_replay_cli_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         [(1, "gw-0002", 1), (2, "gw-0001", 1), (2, "gw-0002", 1)]
     last = datetime.fromisoformat(lines[-1]["readings"][0]["ts"])
     assert abs((datetime.now(timezone.utc) - last).total_seconds()) < 60
+
+
+def _first_crossings(values: list[tuple[datetime, float]]) -> dict[str, datetime]:
+    """When the CMA rainstorm amounts are first reached (window sums ending at each reading)."""
+    rules = {"IV": (12, 50), "III": (6, 50), "II": (3, 50), "I": (3, 100)}
+    out: dict[str, datetime] = {}
+    for ts, _ in values:
+        for level, (hours, mm) in rules.items():
+            total = sum(v for t, v in values if ts - timedelta(hours=hours) < t <= ts)
+            if total >= mm:
+                out.setdefault(level, ts)
+    return out
+
+
+def test_staged_drill_steps_through_every_level_in_order() -> None:
+    series: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+    for _k, ts, fs in frames(load_scenario("drill_staged"), REGISTRY, NOW):
+        for frame in fs:
+            for r in frame.readings:
+                series[r["sensor"]].append((ts, r["value"]))
+    crossed = _first_crossings(series["rg-0201"])
+    assert crossed["IV"] < crossed["III"] < crossed["II"] < crossed["I"] < NOW
+    assert NOW - crossed["I"] >= timedelta(minutes=15)
+    for sensor in ("rg-0101", "rg-0102", "rg-0301"):
+        assert _first_crossings(series[sensor]) == {}
