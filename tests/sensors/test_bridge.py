@@ -167,3 +167,32 @@ def test_hostile_payloads_are_all_dead_lettered(bridge_settings: Settings,
     assert [GatewayStatus.from_bytes(s).status for s in statuses] == ["offline"]
     raw = read_topic_sync(bridge_settings, topics.READINGS_RAW, lambda vs: False, timeout=1)
     assert raw == []
+
+
+def test_two_bridges_share_the_load(bridge_settings: Settings, broker: ConfiguredMosquitto,
+                                    tmp_path: Path) -> None:
+    """Two bridges in one shared-subscription group: every message once, both do work."""
+    first = BridgeProcess(bridge_settings, tmp_path / "a")
+    second = BridgeProcess(bridge_settings.model_copy(
+        update={"mqtt_client_id": bridge_settings.mqtt_client_id + "-b"}), tmp_path / "b")
+    for bridge in (first, second):
+        bridge.log_path.parent.mkdir(parents=True, exist_ok=True)
+        bridge.start()
+    gw = GATEWAYS[2]
+    client = connect_publisher("127.0.0.1", broker.port, f"share-{gw}", gw, f"pw-{gw}")
+    start = datetime.now(timezone.utc) - timedelta(hours=1)
+    try:
+        publish_all(client, [(readings_topic(gw), _reading(gw, seq, start + timedelta(seconds=seq)))
+                             for seq in range(1000)])
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    values = read_topic_sync(bridge_settings, topics.READINGS_RAW,
+                             lambda vs: len(_keys(vs)) >= 1000, timeout=60)
+    codes = [first.stop(), second.stop()]
+    assert len(_keys(values)) == 1000 and len(values) == 1000  # each message exactly once
+    assert codes == [0, 0]
+    for bridge in (first, second):
+        stopped = [line for line in bridge.log().splitlines() if "bridge stopped" in line][-1]
+        received = int(stopped.split("received=")[1].split(",")[0])
+        assert received > 0, "one bridge of the group got nothing"
