@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 
+from anlan.errors import StartupError
 from anlan.settings import load_settings
 from anlan.stack.database import ensure_database
 
@@ -116,5 +117,11 @@ def sink_main(argv: list[str]) -> int:
             "sink stopped: %d records, %d rows, %d rejected, %d database retries",
             stats.records, stats.rows, stats.rejected, stats.db_retries)
 
-    asyncio.run(main())
+    from aiokafka.errors import KafkaConnectionError
+
+    try:
+        asyncio.run(main())
+    except KafkaConnectionError as exc:
+        raise StartupError(f"Kafka at {settings.kafka_bootstrap or '(unset)'} does not answer "
+                           f"({exc}) — check ANLAN_KAFKA_BOOTSTRAP") from exc
     return 0

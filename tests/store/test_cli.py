@@ -87,3 +87,10 @@ def test_sink_command_marks_ready_writes_and_stops_on_sigterm(
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert "sink stopped: 10 records, 50 rows" in out
+
+
+def test_sink_names_an_unreachable_kafka(database_url: str) -> None:
+    out = _anlan("sink", "--no-migrate", env={"ANLAN_DATABASE_URL": database_url,
+                                               "ANLAN_KAFKA_BOOTSTRAP": "127.0.0.1:1"})
+    assert out.returncode == 2
+    assert "ANLAN_KAFKA_BOOTSTRAP" in out.stdout + out.stderr
