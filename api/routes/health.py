@@ -33,8 +33,8 @@ def _db_ok(state: AppState) -> bool:
 
 
 async def _kafka_ok(state: AppState) -> bool:
-    if state.producer is None:
-        return False
+    if state.producer is None or getattr(state.producer, "_closed", False):
+        return False  # never started, or stopped: it cannot send
     try:
         client: Any = state.producer.client
         await asyncio.wait_for(client.fetch_all_metadata(), 3.0)

@@ -118,3 +118,24 @@ def test_health_ready_metrics_docs(client: httpx.Client) -> None:
     assert "anlan_api_requests_total" in metrics and "anlan_api_stream_clients" in metrics
     assert client.get("/docs").status_code == 200
     assert "/api/v1/alerts/{alert_id}/ack" in client.get("/openapi.json").json()["paths"]
+
+
+def test_cap_document_is_the_one_the_dispatcher_sent(client: httpx.Client,
+                                                     seeded_db: str) -> None:
+    import psycopg
+
+    from alerts.dispatch.repository import record_alert
+    from tests.api.helpers import run_async
+
+    inc = incident(CG_GRID, Level.II)
+    a = alert_for(inc)
+    store_events(seeded_db, inc, a)
+    sent_xml = '<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>X-1</identifier></alert>'
+
+    async def record() -> None:
+        async with await psycopg.AsyncConnection.connect(seeded_db, autocommit=True) as conn:
+            await record_alert(conn, a, "X-1", sent_xml)
+
+    run_async(record)
+    doc = client.get(f"/api/v1/cap/{a.alert_id}.xml")
+    assert doc.status_code == 200 and doc.text.endswith(sent_xml)  # byte for byte what went out
