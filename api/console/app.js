@@ -120,7 +120,8 @@
       el("button", { class: "escalate", type: "button", disabled: pending,
         onclick: () => act(a, "escalate") }, "升级"));
     return el("li", { class: `alert lvl-${info.colour} st-${a.status}`,
-      dataset: { alertId: a.alert_id, incidentId: a.incident_id, status: a.status, level: a.level } },
+      dataset: { alertId: a.alert_id, incidentId: a.incident_id, status: a.status, level: a.level,
+        region: a.region } },
       el("div", { class: "alert-head" }, levelBadge(a.level),
         el("strong", { class: "headline" }, a.headline),
         a.exercise ? el("span", { class: "badge exercise" }, "演练") : null),
@@ -214,7 +215,16 @@
     $("deliveries").replaceChildren(...(d.deliveries || []).map((x) =>
       el("tr", { class: `out-${x.outcome}` }, el("td", {}, fmtTime(x.at)), el("td", {}, x.recipient),
         el("td", {}, x.channel), el("td", {}, x.attempt), el("td", {}, x.outcome))));
-    await drawEvidence(d);
+    await Promise.all([drawEvidence(d), loadTasks(d.incident_id)]);
+  }
+  async function loadTasks(incidentId) {
+    const TASK_KINDS = { mobilization: "应急动员", welfare_check: "走访探视", evacuation: "转移疏散",
+      maintenance: "设备维护" };
+    let inc = { tasks: [] };
+    try { inc = await api(`/incidents/${encodeURIComponent(incidentId)}`); } catch (e) { /* none yet */ }
+    $("tasks").replaceChildren(...(inc.tasks || []).map((t) => el("tr", { dataset: { task: t.task_id } },
+      el("td", {}, t.title), el("td", {}, TASK_KINDS[t.kind] || t.kind),
+      el("td", {}, regionName(t.region)), el("td", {}, t.quota), el("td", {}, t.state))));
   }
   async function drawEvidence(d) {
     const box = $("evidence");
@@ -245,7 +255,8 @@
       api("/sensors").catch(() => [])]);
     const node = (r) => el("li", { dataset: { region: r.id, worst: r.worst_level || "none" } },
       el("span", { class: `dot lvl-${(LEVELS[r.worst_level] || LEVELS.none).colour}` }),
-      ` ${r.name} `, el("span", { class: "muted" }, r.id),
+      " ", el("a", { href: "#/board", onclick: () => { $("region-filter").value = r.id; } }, r.name),
+      " ", el("span", { class: "muted" }, r.id),
       r.active_alerts ? el("span", { class: "badge" }, `${r.active_alerts} 条预警`) : null,
       r.children && r.children.length ? el("ul", {}, ...r.children.map(node)) : null);
     $("region-tree").replaceChildren(...tree.map(node));

@@ -147,6 +147,12 @@ def test_incident_evidence_chart_and_region_tree(
     expect(county).not_to_have_attribute("data-worst", "none")
     expect(page.locator("#gateways tr")).to_have_count(3)
     page.screenshot(path=str(tmp_path / "regions.png"), full_page=True)
+    grid.locator("a").first.click()  # a region opens the board filtered to it
+    expect(page.locator("#board-view")).to_be_visible()
+    expect(page.locator("#region-filter")).to_have_value("360121100001-G2")
+    expect(page.locator(f'li.alert[data-alert-id="{alert.alert_id}"]')).to_be_visible()
+    expect(page.locator('li.alert[data-region]:not([data-region^="360121100001-G2"])')
+           ).to_have_count(0)
     assert page.errors == [], "\n".join(page.errors)
 
 
