@@ -92,6 +92,9 @@ def sink_main(argv: list[str]) -> int:
     parser.add_argument("--retention-days", type=float, default=365.0,
                         help="delete readings older than this (plain PostgreSQL); 0 keeps all")
     parser.add_argument("--no-migrate", action="store_true", help="do not migrate at start")
+    parser.add_argument("--session-timeout", type=float, default=10.0,
+                        help="Kafka consumer session timeout in seconds (how soon a dead sink's "
+                        "partitions move on)")
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -105,7 +108,10 @@ def sink_main(argv: list[str]) -> int:
         migrate(url)
     from store.sink.runner import SinkOptions, run_sink
 
-    options = SinkOptions(group_id=args.group, retention_days=args.retention_days)
+    session_ms = int(args.session_timeout * 1000)
+    options = SinkOptions(group_id=args.group, retention_days=args.retention_days,
+                          consumer_overrides={"session_timeout_ms": session_ms,
+                                              "heartbeat_interval_ms": max(100, session_ms // 5)})
 
     async def main() -> None:
         stop = asyncio.Event()

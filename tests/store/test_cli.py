@@ -72,7 +72,7 @@ def test_sink_command_marks_ready_writes_and_stops_on_sigterm(
            "ANLAN_KAFKA_IDEMPOTENT_PRODUCER": "false", "ANLAN_READY_DIR": str(tmp_path),
            "ANLAN_BROKER_REBALANCE_TIMEOUT": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "anlan", "sink", "--group", f"g-{gw}",
-                             "--retention-days", "0"],
+                             "--retention-days", "0", "--session-timeout", "2"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -94,3 +94,51 @@ def test_sink_names_an_unreachable_kafka(database_url: str) -> None:
                                                "ANLAN_KAFKA_BOOTSTRAP": "127.0.0.1:1"})
     assert out.returncode == 2
     assert "ANLAN_KAFKA_BOOTSTRAP" in out.stdout + out.stderr
+
+
+def test_sink_killed_mid_ingest_then_restarted_loses_and_duplicates_nothing(
+        make_settings: Callable[..., Settings], database_url: str) -> None:
+    import asyncio
+    import threading
+
+    settings = make_settings()
+    gw = f"gw-{uuid.uuid4().hex[:6]}"
+
+    async def feed() -> None:  # paced, so the sink writes many batches while it arrives
+        for start in range(0, 400, 10):
+            await produce(settings, readings_records(gw, range(start, start + 10), n=20))
+            await asyncio.sleep(0.02)
+
+    env = {**os.environ, "ANLAN_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+           "ANLAN_TOPIC_PREFIX": settings.topic_prefix, "ANLAN_DATABASE_URL": database_url,
+           "ANLAN_KAFKA_IDEMPOTENT_PRODUCER": "false", "ANLAN_BROKER_REBALANCE_TIMEOUT": "1"}
+    cmd = [sys.executable, "-m", "anlan", "sink", "--group", f"g-{gw}", "--no-migrate",
+           "--retention-days", "0", "--session-timeout", "2"]
+    where = f"gateway_id = '{gw}'"
+    asyncio.run(produce(settings, readings_records(gw, [1000], n=20)))
+    first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    feeder = threading.Thread(target=lambda: asyncio.run(feed()))
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and count(database_url, "readings", where) == 0:
+            time.sleep(0.02)  # the sink has joined its group and written the first batch
+        feeder.start()
+        while time.monotonic() < deadline and count(database_url, "readings", where) < 2000:
+            time.sleep(0.01)
+    finally:
+        first.send_signal(signal.SIGKILL)  # no clean stop: offsets may lag the rows
+        first.wait(10)
+        feeder.join(60)
+    partial = count(database_url, "readings", where)
+    assert 0 < partial < 8020, "the kill did not land mid-ingest"
+    second = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and count(database_url, "readings", where) < 8020:
+            time.sleep(0.2)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        out, _ = second.communicate(timeout=30)
+    assert count(database_url, "readings", where) == 8020, out
+    assert count(database_url, "readings_latest", where) == 20
