@@ -87,6 +87,8 @@ class Writer:
                 self._drop()
                 raise RetryableError(f"database unavailable: {_first_line(exc)}") from exc
             raise PermanentError(f"database refused the data: {_first_line(exc)}") from exc
+        except (TypeError, ValueError, OverflowError) as exc:  # a value psycopg cannot dump
+            raise PermanentError(f"value cannot be stored: {_first_line(exc)}") from exc
         return batch.row_count
 
     def _write_readings(self, conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any],

@@ -158,3 +158,11 @@ def test_unreachable_database_is_retryable() -> None:
         w.write(build_batch([(topics.READINGS, None, readings_event("gw", 1).to_bytes())]))
     with pytest.raises(RetryableError):
         w.connect()
+
+
+def test_values_out_of_range_are_refused_not_crashing(writer: Writer, database_url: str) -> None:
+    ev = readings_event(_id("gw"), 1, n=1)
+    ev.seq = 1 << 70  # no bigint holds it
+    with pytest.raises(PermanentError):
+        writer.write(build_batch([(topics.READINGS, None, ev.to_bytes())]))
+    writer.write(build_batch([(topics.READINGS, None, readings_event(_id("gw"), 1).to_bytes())]))
