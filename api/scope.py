@@ -30,6 +30,15 @@ def narrow(scope: str, wanted: str | None) -> str | None:
 
 
 def scope_sql(column: str, param: str = "scope") -> str:
-    """SQL condition ``column`` in the subtree of ``%(param)s`` (same rule as :func:`in_scope`)."""
+    """SQL condition ``column`` in the subtree of ``%(param)s`` (same rule as :func:`in_scope`).
+
+    Uses ``LIKE %(param_like)s`` (see :func:`scope_params`), which PostgreSQL estimates well and
+    can serve from a ``text_pattern_ops`` index."""
     return (f"({column} = %({param})s OR (strpos(%({param})s, '-G') = 0 "
-            f"AND left({column}, length(%({param})s)) = %({param})s))")
+            f"AND {column} LIKE %({param}_like)s))")
+
+
+def scope_params(scope: str, param: str = "scope") -> dict[str, str]:
+    """The parameters :func:`scope_sql` needs."""
+    escaped = scope.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return {param: scope, f"{param}_like": escaped + "%"}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from api.data.rows import Conn, Row, fetch_all, fetch_one
-from api.scope import scope_sql
+from api.scope import scope_params, scope_sql
 
 _STATUS = ("COALESCE(i.status, CASE WHEN a.msg_type = 'Cancel' THEN 'resolved' "
            "ELSE 'open' END)")
@@ -38,8 +38,12 @@ def list_alerts(conn: Conn, f: AlertFilter) -> list[Row]:
     """Alerts in the subtree, newest first, filtered by level, duty status and time."""
     if f.status and f.latest_only:
         return _latest_by_status(conn, f)
+    if f.latest_only:
+        rows = _latest_in_window(conn, f)
+        if rows is not None:
+            return rows
     where = [scope_sql("a.region")]
-    params: dict[str, object] = {"scope": f.scope, "limit": f.limit, "offset": f.offset}
+    params: dict[str, object] = {**scope_params(f.scope), "limit": f.limit, "offset": f.offset}
     _common_filters(f, where, params)
     if f.status == "active":
         where.append(f"{_STATUS} IN ('open', 'acknowledged')")
@@ -53,6 +57,40 @@ def list_alerts(conn: Conn, f: AlertFilter) -> list[Row]:
         inner += " ORDER BY a.incident_id, a.sent DESC, a.alert_id DESC"
     return fetch_all(conn, f"SELECT * FROM ({inner}) x ORDER BY sent DESC, alert_id DESC "
                      "LIMIT %(limit)s OFFSET %(offset)s", params)
+
+
+WINDOW_FACTOR = 8  # alerts read per incident wanted before falling back to the whole history
+
+
+def _latest_in_window(conn: Conn, f: AlertFilter) -> list[Row] | None:
+    """Newest alert per incident from the newest ``WINDOW_FACTOR × (limit + offset)`` alerts.
+
+    Exact whenever the window holds enough distinct incidents: every incident with an alert
+    in the window has its newest alert there too, and any incident left out has an older newest
+    alert than all of them. None when the window is too small (the caller scans everything)."""
+    window = WINDOW_FACTOR * (f.limit + f.offset)
+    where = [scope_sql("a.region")]
+    params: dict[str, object] = {**scope_params(f.scope), "limit": f.limit, "offset": f.offset,
+                                 "window": window}
+    _common_filters(f, where, params)
+    rows = fetch_all(conn, f"""
+        WITH recent AS (SELECT a.* FROM alerts a WHERE {' AND '.join(where)}
+                        ORDER BY a.sent DESC, a.alert_id DESC LIMIT %(window)s),
+             latest AS (SELECT DISTINCT ON (a.incident_id) {_COLUMNS}
+                        FROM recent a LEFT JOIN incidents i ON i.incident_id = a.incident_id
+                        ORDER BY a.incident_id, a.sent DESC, a.alert_id DESC)
+        SELECT *, (SELECT count(*) FROM latest) AS n, (SELECT count(*) FROM recent) AS seen
+        FROM latest ORDER BY sent DESC, alert_id DESC LIMIT %(limit)s OFFSET %(offset)s""",
+                     params)
+    if rows and rows[0]["seen"] >= window and rows[0]["n"] < f.limit + f.offset:
+        return None
+    if not rows and fetch_all(conn, f"SELECT 1 FROM alerts a WHERE {' AND '.join(where)} "
+                              "OFFSET %(window)s LIMIT 1", params):
+        return None  # offset beyond the window's incidents
+    for r in rows:
+        r.pop("n", None)
+        r.pop("seen", None)
+    return rows
 
 
 def _common_filters(f: AlertFilter, where: list[str], params: dict[str, object]) -> None:
@@ -73,7 +111,7 @@ def _latest_by_status(conn: Conn, f: AlertFilter) -> list[Row]:
     Alerts of the last hour whose incident the sink has not written yet count as open."""
     statuses = ["open", "acknowledged"] if f.status == "active" else [f.status]
     where: list[str] = []
-    params: dict[str, object] = {"scope": f.scope, "limit": f.limit, "offset": f.offset,
+    params: dict[str, object] = {**scope_params(f.scope), "limit": f.limit, "offset": f.offset,
                                  "statuses": statuses}
     _common_filters(f, where, params)
     extra = "".join(f" AND {w}" for w in where)
@@ -128,4 +166,4 @@ def active_levels(conn: Conn, scope: str) -> list[Row]:
     return fetch_all(conn, "SELECT region, count(*) AS n, max(CASE level WHEN 'I' THEN 4 "
                      "WHEN 'II' THEN 3 WHEN 'III' THEN 2 WHEN 'IV' THEN 1 ELSE 0 END) AS rank "
                      "FROM incidents WHERE status IN ('open', 'acknowledged') AND "
-                     f"{scope_sql('region')} GROUP BY region", {"scope": scope})
+                     f"{scope_sql('region')} GROUP BY region", scope_params(scope))

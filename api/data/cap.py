@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from api.data.rows import Conn, Row, fetch_all, fetch_one
-from api.scope import scope_sql
+from api.scope import scope_params, scope_sql
 
 
 def alert_raw(conn: Conn, alert_id: str) -> Row | None:
@@ -25,4 +25,4 @@ def feed_alerts(conn: Conn, scope: str, since: datetime, limit: int) -> list[Row
     return fetch_all(conn, "SELECT alert_id, incident_id, msg_type, region, level, hazard, "
                      "headline, description, sent FROM alerts WHERE status = 'Actual' AND "
                      f"sent >= %(since)s AND {scope_sql('region')} ORDER BY sent DESC "
-                     "LIMIT %(limit)s", {"scope": scope, "since": since, "limit": limit})
+                     "LIMIT %(limit)s", {**scope_params(scope), "since": since, "limit": limit})

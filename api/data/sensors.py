@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from api.data.rows import Conn, Row, fetch_all
-from api.scope import scope_sql
+from api.scope import scope_params, scope_sql
 from store import queries
 
 HOURLY_AFTER = timedelta(hours=48)  # longer ranges come as hourly means
@@ -38,5 +38,5 @@ def readings_between(conn: Conn, scope: str, kinds: list[str], since: datetime,
     return fetch_all(conn, "SELECT ts, sensor_id, kind, value FROM readings WHERE "
                      f"kind = ANY(%(kinds)s) AND {scope_sql('region')} AND ts >= %(since)s "
                      "AND ts < %(until)s ORDER BY ts LIMIT %(limit)s",
-                     {"kinds": kinds, "scope": scope, "since": since, "until": until,
+                     {"kinds": kinds, **scope_params(scope), "since": since, "until": until,
                       "limit": limit})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.data.rows import Conn, Row, fetch_all, fetch_one
-from api.scope import scope_sql
+from api.scope import scope_params, scope_sql
 
 _COLUMNS = ("task_id, incident_id, kind, state, region, title, quota, skills, deadline, "
             "created_at, updated_at, detail")
@@ -20,7 +20,7 @@ def list_tasks(conn: Conn, scope: str, *, state: str | None = None,
         where.append("incident_id = %(inc)s")
     return fetch_all(conn, f"SELECT {_COLUMNS} FROM tasks WHERE {' AND '.join(where)} "
                      "ORDER BY updated_at DESC LIMIT %(limit)s",
-                     {"scope": scope, "state": state, "inc": incident_id, "limit": limit})
+                     {**scope_params(scope), "state": state, "inc": incident_id, "limit": limit})
 
 
 def get_task(conn: Conn, task_id: str) -> Row | None:
