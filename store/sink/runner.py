@@ -75,8 +75,8 @@ class Sink:
         self.stats = SinkStats()
         self._prefix = settings.topic_prefix
         self._producer: Any = None
-        self._last_retention = float("-inf")
-        self._last_stats = time.monotonic()  # first pass right after start
+        self._last_retention = float("-inf")  # first retention pass right after start
+        self._last_stats = time.monotonic()
 
     def contract_topic(self, full: str) -> str:
         return full[len(self._prefix):] if self._prefix and full.startswith(self._prefix) else full
