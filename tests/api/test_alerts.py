@@ -176,3 +176,24 @@ def test_alert_before_its_incident_counts_as_open(as_user: Callable[[str], httpx
     store_events(seeded_db, inc)
     rows = as_user("cg_officer").get("/api/v1/alerts", params={"status": "active"}).json()
     assert [r["alert_id"] for r in rows].count(a.alert_id) == 1  # once, not twice
+
+
+def test_newest_alert_per_incident_when_one_incident_floods_the_window(
+        as_user: Callable[[str], httpx.Client], seeded_db: str) -> None:
+    from datetime import UTC, datetime
+
+    t0 = datetime(2020, 3, 1, tzinfo=UTC)  # a quiet day of its own
+    quiet = incident(CG_GRID, Level.III, ts=t0)
+    noisy = incident(CG_GRID, Level.II, ts=t0 + timedelta(hours=1))
+    updates = [alert_for(noisy, msg_type="Alert" if k == 0 else "Update",
+                         sent=noisy.ts + timedelta(minutes=k)) for k in range(20)]
+    first = alert_for(quiet)
+    store_events(seeded_db, quiet, noisy, first, *updates)
+    params = {"since": t0.isoformat(), "until": (t0 + timedelta(days=1)).isoformat()}
+    c = as_user("admin")
+    rows = c.get("/api/v1/alerts", params={**params, "limit": 2}).json()
+    assert [r["alert_id"] for r in rows] == [updates[-1].alert_id, first.alert_id]
+    second = c.get("/api/v1/alerts", params={**params, "limit": 1, "offset": 1}).json()
+    assert [r["alert_id"] for r in second] == [first.alert_id]
+    every = c.get("/api/v1/alerts", params={**params, "latest": "false", "limit": 100}).json()
+    assert len(every) == 21
