@@ -259,3 +259,18 @@ def test_sink_applies_retention_on_plain_postgresql(make_settings: Callable[...,
 
     asyncio.run(run())
     assert count(outage_db, "readings", "gateway_id = 'gw-new'") == 4
+
+
+def test_two_sinks_in_one_group_share_the_work(make_settings: Callable[..., Settings],
+                                                outage_db: str) -> None:
+    asyncio.run(_two_sinks(make_settings(database_url=outage_db), outage_db))
+
+
+async def _two_sinks(settings: Settings, url: str) -> None:
+    records = [r for g in range(8) for r in readings_records(f"gw-{g}", range(25), n=10)]
+    async with running(settings, "shared") as a, running(settings, "shared") as b:
+        await produce(settings, records)
+        assert await wait_until(lambda: count(url, "readings") == 2000, timeout=60)
+        assert await wait_until(lambda: a.stats.records + b.stats.records >= 200)
+    assert count(url, "readings") == 2000
+    assert count(url, "readings_latest") == 80
