@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from api.commands import send_command
 from api.data import alerts as repo
@@ -114,7 +114,7 @@ def list_alerts(
     status_: Annotated[Literal["active", "open", "acknowledged", "resolved"] | None,
                        Query(alias="status")] = None,
     region: Annotated[str | None, Query(pattern=REGION)] = None,
-    since: datetime | None = None, until: datetime | None = None,
+    since: AwareDatetime | None = None, until: AwareDatetime | None = None,
     latest: Annotated[bool, Query(description="one row per incident (its newest alert)")] = True,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,

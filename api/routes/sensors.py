@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 
 from anlan.registry import KINDS
 from api.data import sensors as repo
@@ -77,8 +77,8 @@ def list_sensors(user: CurrentUser, conn: DbConn, state: State,
 
 @router.get("/{sensor_id}/history", response_model=History)
 def sensor_history(sensor_id: Annotated[str, Path(max_length=64)], user: CurrentUser,
-                   conn: DbConn, state: State, since: datetime | None = None,
-                   until: datetime | None = None) -> History:
+                   conn: DbConn, state: State, since: AwareDatetime | None = None,
+                   until: AwareDatetime | None = None) -> History:
     """Readings for a chart: raw up to 48 h (default the last 6 h), hourly means beyond."""
     info = state.registry.sensor(sensor_id)
     if info is None:
@@ -86,9 +86,6 @@ def sensor_history(sensor_id: Annotated[str, Path(max_length=64)], user: Current
     user.check_region(info.region)
     until = until or datetime.now(UTC)
     since = since or until - timedelta(hours=6)
-    if since.tzinfo is None or until.tzinfo is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            "since and until need a timezone offset")
     if since >= until:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since must be before until")
     resolution, rows = repo.history(conn, sensor_id, since, until)

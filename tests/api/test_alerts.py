@@ -68,7 +68,8 @@ def test_region_filter_outside_scope_is_403(as_user: Callable[[str], httpx.Clien
 @pytest.mark.parametrize("params,field", [({"level": "V"}, "level"), ({"limit": 0}, "limit"),
                                           ({"status": "done"}, "status"),
                                           ({"region": "abc"}, "region"),
-                                          ({"since": "yesterday"}, "since")])
+                                          ({"since": "yesterday"}, "since"),
+                                          ({"until": "2026-07-20T08:00:00"}, "until")])
 def test_list_validation_names_the_field(as_user: Callable[[str], httpx.Client],
                                          params: dict, field: str) -> None:
     resp = as_user("admin").get("/api/v1/alerts", params=params)
