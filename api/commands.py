@@ -8,6 +8,7 @@ the command is in the log. A broker that does not answer gives 503 — the clien
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from typing import Any
 
@@ -40,10 +41,20 @@ def produce(state: AppState, topic: str, key: str | None, event: Event) -> None:
     anyio.from_thread.run(_send, state, topic, key, event)
 
 
+def command_id(actor: str, idempotency_key: str | None) -> str:
+    """A fresh id, or one derived from the caller's ``Idempotency-Key`` (a retried request is
+    the same command, which the worker applies once)."""
+    if not idempotency_key:
+        return uuid.uuid4().hex
+    return "idem:" + hashlib.sha256(f"{actor}\0{idempotency_key}".encode()).hexdigest()[:32]
+
+
 def send_command(state: AppState, kind: str, target: str, actor: str,
-                 detail: dict[str, Any] | None = None) -> Command:
+                 detail: dict[str, Any] | None = None, *,
+                 idempotency_key: str | None = None) -> Command:
     """Produce a :class:`Command` keyed by ``target`` (incident or task id); return it."""
-    command = Command(command_id=uuid.uuid4().hex, kind=kind,  # type: ignore[arg-type]
+    command = Command(command_id=command_id(actor, idempotency_key),
+                      kind=kind,  # type: ignore[arg-type]
                       target=target, actor=actor, detail=detail or {})
     produce(state, topics.COMMANDS, target, command)
     state.metrics.commands.labels(kind).inc()

@@ -7,11 +7,10 @@ result, which the list and detail then show (and ``/stream`` announces).
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Header, HTTPException, Path, Query, status
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.commands import send_command
@@ -145,13 +144,20 @@ def get_alert(alert_id: Annotated[str, Path(max_length=128)], user: CurrentUser,
         deliveries=[Delivery(**d) for d in repo.deliveries(conn, row["incident_id"])])
 
 
+IdemKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", max_length=128,
+    description="retry with the same key: the same command (applied once)")]
+
+
 def _act(kind: str, alert_id: str, body: ActionBody, user: User, conn: DbConn,
-         state: State, extra: dict[str, Any] | None = None) -> CommandAccepted:
+         state: State, extra: dict[str, Any] | None = None,
+         idem: str | None = None) -> CommandAccepted:
     row = _scoped_alert(conn, user, alert_id)
     if row["status"] == "resolved":
         raise HTTPException(status.HTTP_409_CONFLICT, "the incident is already resolved")
     detail = {"alert_id": alert_id, "note": body.note, "via": "api", **(extra or {})}
-    cmd = send_command(state, kind, row["incident_id"], user.username, detail)
+    cmd = send_command(state, kind, row["incident_id"], user.username, detail,
+                       idempotency_key=idem)
     audit.record(conn, user.username, kind, row["incident_id"], detail,
                  dedup_key=f"cmd:{cmd.command_id}")
     return CommandAccepted(command_id=cmd.command_id, kind=kind, target=cmd.target)
@@ -159,33 +165,33 @@ def _act(kind: str, alert_id: str, body: ActionBody, user: User, conn: DbConn,
 
 @router.post("/{alert_id}/ack", response_model=CommandAccepted,
              status_code=status.HTTP_202_ACCEPTED)
-def ack(alert_id: str, user: ActingUser, conn: DbConn, state: State,
+def ack(alert_id: str, user: ActingUser, conn: DbConn, state: State, idem: IdemKey = None,
         body: ActionBody | None = None) -> CommandAccepted:
     """Acknowledge the alert's incident (stops the escalation clock)."""
-    return _act("ack", alert_id, body or ActionBody(note=""), user, conn, state)
+    return _act("ack", alert_id, body or ActionBody(note=""), user, conn, state, idem=idem)
 
 
 @router.post("/{alert_id}/resolve", response_model=CommandAccepted,
              status_code=status.HTTP_202_ACCEPTED)
 def resolve(alert_id: str, user: ActingUser, conn: DbConn, state: State,
-            body: ActionBody | None = None) -> CommandAccepted:
+            idem: IdemKey = None, body: ActionBody | None = None) -> CommandAccepted:
     """Resolve the alert's incident (a Cancel alert follows)."""
-    return _act("resolve", alert_id, body or ActionBody(note=""), user, conn, state)
+    return _act("resolve", alert_id, body or ActionBody(note=""), user, conn, state, idem=idem)
 
 
 @router.post("/{alert_id}/escalate", response_model=CommandAccepted,
              status_code=status.HTTP_202_ACCEPTED)
 def escalate(alert_id: str, user: ActingUser, conn: DbConn, state: State,
-             body: EscalateBody | None = None) -> CommandAccepted:
+             idem: IdemKey = None, body: EscalateBody | None = None) -> CommandAccepted:
     """Escalate the incident (to ``level``, or notify the next tier up)."""
     body = body or EscalateBody(note="", level=None)
     extra = {"level": body.level} if body.level else {}
-    return _act("escalate", alert_id, body, user, conn, state, extra)
+    return _act("escalate", alert_id, body, user, conn, state, extra, idem=idem)
 
 
 @router.post("", response_model=CommandAccepted, status_code=status.HTTP_202_ACCEPTED)
-def manual_alert(body: ManualAlert, user: ActingUser, conn: DbConn,
-                 state: State) -> CommandAccepted:
+def manual_alert(body: ManualAlert, user: ActingUser, conn: DbConn, state: State,
+                 idem: IdemKey = None) -> CommandAccepted:
     """Issue an alert by hand for a region in your area: a ``manual_alert`` command (``drill``
     when ``exercise``) keyed by ``plan:region``; the worker opens the incident of that plan and
     region, or raises it to ``level``, and issues the alert."""
@@ -193,7 +199,7 @@ def manual_alert(body: ManualAlert, user: ActingUser, conn: DbConn,
     kind = "drill" if body.exercise else "manual_alert"
     plan = body.plan or plan_for_hazard(state.settings.plans_dir, body.hazard)
     target = f"{plan}:{body.region}"
-    detail = {**body.model_dump(), "request_id": uuid.uuid4().hex, "via": "api"}
-    cmd = send_command(state, kind, target, user.username, detail)
+    detail = {**body.model_dump(), "via": "api"}
+    cmd = send_command(state, kind, target, user.username, detail, idempotency_key=idem)
     audit.record(conn, user.username, kind, target, detail, dedup_key=f"cmd:{cmd.command_id}")
     return CommandAccepted(command_id=cmd.command_id, kind=kind, target=target)

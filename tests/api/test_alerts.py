@@ -198,3 +198,16 @@ def test_newest_alert_per_incident_when_one_incident_floods_the_window(
     assert [r["alert_id"] for r in second] == [first.alert_id]
     every = c.get("/api/v1/alerts", params={**params, "latest": "false", "limit": 100}).json()
     assert len(every) == 21
+
+
+def test_idempotency_key_makes_a_retry_the_same_command(
+        as_user: Callable[[str], httpx.Client], two_alerts: dict) -> None:
+    hk = two_alerts["hk"]
+    c = as_user("hk_officer")
+    key = {"Idempotency-Key": "tablet-7:ack:42"}
+    first = c.post(f"/api/v1/alerts/{hk.alert_id}/ack", headers=key).json()["command_id"]
+    again = c.post(f"/api/v1/alerts/{hk.alert_id}/ack", headers=key).json()["command_id"]
+    other = c.post(f"/api/v1/alerts/{hk.alert_id}/ack").json()["command_id"]
+    assert first == again != other
+    assert as_user("admin").post(f"/api/v1/alerts/{hk.alert_id}/ack",
+                                 headers=key).json()["command_id"] != first  # per user
