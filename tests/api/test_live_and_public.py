@@ -145,6 +145,10 @@ def test_volunteer_link_accept(client: httpx.Client, seeded_db: str,
     cmd_id = first.json()["command_id"]
     key, cmd = wait_commands(api_settings, {cmd_id})[cmd_id]
     assert (key, cmd.kind, cmd.actor) == (task.task_id.encode(), "task_accept", "v-001")
+    later = {a: client.post(f"/api/v1/links/{token}/{a}").json()["command_id"]
+             for a in ("checkin", "complete", "decline")}
+    kinds = {cid: c.kind for cid, (_, c) in wait_commands(api_settings, set(later.values())).items()}
+    assert {kinds[later[a]] for a in later} == {"task_checkin", "task_complete", "task_decline"}
     assert client.get("/api/v1/links/" + "x" * 40).status_code == 404
     assert client.post(f"/api/v1/links/{token}/explode").status_code == 422
     page = client.get(f"/t/{token}")
