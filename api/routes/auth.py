@@ -14,7 +14,7 @@ from api import accounts
 from api.data import audit
 from api.deps import STREAM_COOKIE, AdminUser, CurrentUser, DbConn, State, User
 from api.scope import ROLES
-from api.security import sign_token, verify_password
+from api.security import hash_password, sign_token, verify_password
 from store import auth as auth_repo
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -155,3 +155,25 @@ def create_user(body: NewUser, user: AdminUser, conn: DbConn) -> User:
     audit.record(conn, user.username, "create_user", body.username,
                  {"role": body.role, "region": body.region})
     return User(**{k: row[k] for k in User.model_fields})
+
+
+class UserChange(BaseModel):
+    active: bool | None = Field(None, description="false: the user can no longer log in, and "
+                                "their login and API tokens stop working at once")
+    password: str | None = Field(None, min_length=8, max_length=256)
+
+
+@users_router.patch("/{username}", status_code=status.HTTP_204_NO_CONTENT)
+def change_user(username: Annotated[str, Path(max_length=64)], body: UserChange,
+                user: AdminUser, conn: DbConn) -> None:
+    """Disable / enable a user or reset their password (inside the administrator's subtree)."""
+    row = auth_repo.get_user(conn, username)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no user {username}")
+    user.check_region(row["region"])
+    if body.active is not None:
+        auth_repo.set_active(conn, username, body.active)
+    if body.password is not None:
+        auth_repo.set_password(conn, username, hash_password(body.password))
+    audit.record(conn, user.username, "change_user", username,
+                 {"active": body.active, "password": body.password is not None})

@@ -109,3 +109,32 @@ def test_failed_logins_are_rate_limited(client: httpx.Client) -> None:
     other = client.post("/api/v1/auth/login", json={"username": "cg_viewer",
                                                     "password": PASSWORD})
     assert other.status_code == 200  # per username: the others still log in
+
+
+def test_admin_disables_a_user_at_once(as_user: Callable[[str], httpx.Client],
+                                       client: httpx.Client) -> None:
+    admin = as_user("admin")
+    assert admin.post("/api/v1/users", json={"username": "temp_officer",
+                                             "password": "temp-password", "role": "duty_officer",
+                                             "region": "360121101"}).status_code == 201
+    login = client.post("/api/v1/auth/login", json={"username": "temp_officer",
+                                                    "password": "temp-password"}).json()
+    bearer = {"Authorization": f"Bearer {login['access_token']}"}
+    api_token = client.post("/api/v1/auth/tokens", json={"name": "x"}, headers=bearer).json()
+    assert admin.patch("/api/v1/users/temp_officer", json={"active": False}).status_code == 204
+    assert client.get("/api/v1/auth/me", headers=bearer).status_code == 401
+    assert client.get("/api/v1/auth/me", headers={
+        "Authorization": f"Bearer {api_token['token']}"}).status_code == 401
+    assert client.post("/api/v1/auth/login", json={"username": "temp_officer",
+                                                   "password": "temp-password"}
+                       ).status_code == 401
+    assert admin.patch("/api/v1/users/temp_officer",
+                       json={"active": True, "password": "new-password"}).status_code == 204
+    assert client.post("/api/v1/auth/login", json={"username": "temp_officer",
+                                                   "password": "new-password"}
+                       ).status_code == 200
+    assert admin.patch("/api/v1/users/nobody", json={"active": False}).status_code == 404
+    assert as_user("hk_officer").patch("/api/v1/users/temp_officer",
+                                       json={"active": False}).status_code == 403
+    assert admin.patch("/api/v1/users/temp_officer", json={"password": "short"}
+                       ).status_code == 422
