@@ -25,7 +25,6 @@ from anlan.events import (
     DeadLetter,
     GatewayStatus,
     RawReadings,
-    Readings,
     Report,
     Signal,
     Task,
@@ -37,6 +36,7 @@ from streams.assess.region import ConditionChange, RegionState, report_changes
 from streams.incidents import Slot, apply_command, apply_signal, parse_target
 from streams.incidents.machine import Outputs
 from streams.timers import maintenance_messages
+from streams.validate.validator import readings_event
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +47,19 @@ def install_bare(app: faust.App, settings: Settings) -> None:
     """A decode-only agent on the raw readings (the floor Faust sets for this input)."""
     source = app.topic(settings.topic(contract.READINGS_RAW), key_serializer="raw",
                        value_serializer="raw")
-    counter = {"readings": 0}
+    counter: dict[str, float] = {"readings": 0, "first": 0.0, "last": 0.0}
     app.bench_counter = counter  # type: ignore[attr-defined]
 
     @app.agent(source, name="bare")
     async def bare(stream: Any) -> None:
         async for value in stream:
-            counter["readings"] += len(RawReadings.from_bytes(value).readings)
+            n = len(RawReadings.from_bytes(value).readings)
+            now = time.monotonic()
+            if not counter["readings"]:
+                counter["first"] = now
+                counter["first_n"] = n
+            counter["readings"] += n
+            counter["last"] = now
 
 
 def install(app: faust.App, ctx: Context) -> None:
@@ -164,9 +170,7 @@ async def on_raw_readings(ctx: Context, event: Any, value: bytes, key: bytes | N
     out = process_message(state, msg, ctx.registry, ctx.book)
     ctx.tables["gateways"][msg.gateway_id] = state
     if out.result.readings:
-        readings = Readings(gateway_id=msg.gateway_id, seq=msg.seq, received_at=msg.received_at,
-                            readings=out.result.readings)
-        await ctx.topics["readings"].send(key=key, value=readings.to_bytes())
+        await ctx.topics["readings"].send(key=key, value=readings_event(msg, out.result.readings))
     if out.result.rejected:
         reasons = "; ".join(f"{r.sensor}@{r.ts}: {r.reason}" for r in out.result.rejected[:20])
         await dead_letter(ctx, "validate", f"{len(out.result.rejected)} reading(s) rejected: "

@@ -61,8 +61,6 @@ class GatewayState:
                       for k, v in self.conditions.items()},
                 "w": self.watch.to_dict()}
 
-    __json__ = to_dict
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GatewayState:
         return cls(partition=int(data.get("p", -1)),

@@ -84,8 +84,6 @@ class RegionState:
     def to_dict(self) -> dict[str, Any]:
         return {"plans": {k: v.to_dict() for k, v in self.plans.items()}}
 
-    __json__ = to_dict
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RegionState:
         return cls(plans={k: PlanRegion.from_dict(v) for k, v in data.get("plans", {}).items()})

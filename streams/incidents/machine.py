@@ -58,8 +58,6 @@ class Slot:
                 "signal_level": self.signal_level.value, "signal_ts": self.signal_ts,
                 "closed": self.closed, "commands": self.commands}
 
-    __json__ = to_dict
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Slot:
         current = data.get("current")

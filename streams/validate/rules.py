@@ -4,6 +4,7 @@ flag. Station attributes in the registry (``attrs``) may override any limit by t
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 
@@ -43,9 +44,17 @@ _FIELDS = ("hard_min", "hard_max", "soft_min", "soft_max", "spike_delta", "max_r
 
 def rules_for(kind: str, attrs: dict[str, Any] | None = None) -> KindRules:
     """The rules of ``kind``, with any numeric overrides from the sensor's station attributes."""
-    base = DEFAULT_RULES.get(kind, KindRules())
     if not attrs:
-        return base
-    overrides = {f: float(attrs[f]) for f in _FIELDS
-                 if isinstance(attrs.get(f), (int, float)) and not isinstance(attrs[f], bool)}
-    return replace(base, **overrides) if overrides else base
+        return DEFAULT_RULES.get(kind, _NONE)
+    overrides = tuple((f, float(attrs[f])) for f in _FIELDS
+                      if isinstance(attrs.get(f), int | float) and not isinstance(attrs[f], bool))
+    return _with_overrides(kind, overrides)
+
+
+_NONE = KindRules()
+
+
+@lru_cache(maxsize=4096)
+def _with_overrides(kind: str, overrides: tuple[tuple[str, float], ...]) -> KindRules:
+    base = DEFAULT_RULES.get(kind, _NONE)
+    return replace(base, **dict(overrides)) if overrides else base

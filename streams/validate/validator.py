@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from anlan.events import QualityFlag, RawReadings, Reading
+from anlan.events import QualityFlag, RawReadings
 from anlan.registry import Registry, SensorInfo
+from streams.codec import dumps
 from streams.validate.rules import KindRules, rules_for
 
 MAX_FUTURE = timedelta(minutes=5)
@@ -23,6 +24,7 @@ MAX_AGE = timedelta(days=7)
 SEEN_RING = 32
 """How many recent reading times per sensor are kept for deduplication."""
 
+_NO_RULES = KindRules()
 _NOT_ASSESSED = {QualityFlag.SPIKE, QualityFlag.DUPLICATE}
 
 
@@ -39,7 +41,7 @@ class SensorMemory:
     def to_dict(self) -> dict[str, Any]:
         base = self.last_ts or 0.0
         return {"t": self.last_ts, "v": self.last_value, "vt": self.value_ts,
-                "f": self.flat_since, "s": [round(s - base, 3) for s in self.seen]}
+                "f": self.flat_since, "s": [s - base for s in self.seen]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SensorMemory:
@@ -73,6 +75,25 @@ class SensorMemory:
         self.last_value, self.value_ts = value, ts
 
 
+@dataclass(slots=True)
+class CheckedReading:
+    """A validated reading (the fields of :class:`anlan.events.Reading`, without the cost of
+    a pydantic model per reading on the hot path)."""
+
+    sensor: str
+    ts: datetime
+    kind: str
+    value: float
+    region: str
+    flags: list[QualityFlag]
+
+
+def readings_event(msg: RawReadings, readings: list[CheckedReading]) -> bytes:
+    """The ``anlan.readings`` event (a :class:`anlan.events.Readings`) of a gateway message."""
+    return dumps({"gateway_id": msg.gateway_id, "seq": msg.seq, "received_at": msg.received_at,
+                  "readings": readings})
+
+
 @dataclass
 class Rejection:
     sensor: str
@@ -84,59 +105,61 @@ class Rejection:
 class ValidationResult:
     """Readings to forward, rejections for the dead letter, and what the assessment may use."""
 
-    readings: list[Reading] = field(default_factory=list)
+    readings: list[CheckedReading] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     duplicates: int = 0
-    assessable: list[tuple[SensorInfo, Reading]] = field(default_factory=list)
+    assessable: list[tuple[SensorInfo, CheckedReading]] = field(default_factory=list)
 
 
 def validate_message(msg: RawReadings, registry: Registry,
                      memory: dict[str, SensorMemory]) -> ValidationResult:
     """Validate every reading of ``msg``; update ``memory`` (per sensor id) in place."""
     result = ValidationResult()
-    received = msg.received_at
+    received = msg.received_at.timestamp()
+    window = (received - MAX_AGE.total_seconds(), received + MAX_FUTURE.total_seconds(),
+              received - STALE_AFTER.total_seconds())
     for raw in msg.readings:
         info = registry.sensor(raw.sensor)
-        reason = _reject_reason(msg.gateway_id, raw.sensor, raw.kind, raw.value, raw.ts,
-                                received, info)
+        rules = rules_for(info.kind, info.attrs) if info is not None else _NO_RULES
+        ts = raw.ts.timestamp()
+        reason = _reject_reason(msg.gateway_id, raw.kind, raw.value, ts, window, info, rules)
         if reason is not None or info is None:
             result.rejected.append(Rejection(raw.sensor, raw.ts.isoformat(), reason or "?"))
             continue
-        mem = memory.setdefault(raw.sensor, SensorMemory())
-        ts = raw.ts.timestamp()
+        mem = memory.get(raw.sensor)
+        if mem is None:
+            mem = memory[raw.sensor] = SensorMemory()
         dup = mem.is_duplicate(ts)
         if dup:
             result.duplicates += 1
             continue
-        rules = rules_for(info.kind, info.attrs)
         flags = _flags(raw.value, ts, rules, mem)
-        if dup is None or raw.ts < received - STALE_AFTER:
+        if dup is None or ts < window[2]:
             flags.append(QualityFlag.STALE)
         if dup is None:
             flags.append(QualityFlag.DUPLICATE)  # cannot rule it out: keep it out of the sums
         else:
             mem.remember(ts, raw.value, QualityFlag.SPIKE in flags)
-        reading = Reading(sensor=raw.sensor, ts=raw.ts, kind=raw.kind, value=raw.value,
-                          region=info.region, flags=flags)
+        reading = CheckedReading(raw.sensor, raw.ts, raw.kind, raw.value, info.region, flags)
         result.readings.append(reading)
-        if not _NOT_ASSESSED.intersection(flags):
+        if not flags or not _NOT_ASSESSED.intersection(flags):
             result.assessable.append((info, reading))
     return result
 
 
-def _reject_reason(gateway: str, sensor: str, kind: str, value: float, ts: datetime,
-                   received: datetime, info: SensorInfo | None) -> str | None:
+def _reject_reason(gateway: str, kind: str, value: float, ts: float,
+                   window: tuple[float, float, float], info: SensorInfo | None,
+                   rules: KindRules) -> str | None:
     if info is None:
         return "unknown sensor"
     if info.gateway_id != gateway:
         return f"sensor registered to gateway {info.gateway_id}, not {gateway}"
     if kind != info.kind:
         return f"kind {kind} does not match the registry ({info.kind})"
-    if ts > received + MAX_FUTURE:
+    if ts > window[1]:
         return "time in the future"
-    if ts < received - MAX_AGE:
+    if ts < window[0]:
         return "time too far in the past"
-    rules = rules_for(info.kind, info.attrs)
     if rules.hard_min is not None and value < rules.hard_min:
         return f"below hard limit {rules.hard_min:g}"
     if rules.hard_max is not None and value > rules.hard_max:

@@ -108,3 +108,15 @@ def test_rules_overrides_from_attrs() -> None:
     assert rules_for("rain_mm").hard_max == 300
     assert rules_for("rain_mm", {"hard_max": 50, "station": "x"}).hard_max == 50
     assert rules_for("unknown").hard_max is None
+
+
+def test_readings_event_is_a_valid_readings_contract_event() -> None:
+    from anlan.events import Readings
+    from streams.validate.validator import readings_event
+
+    msg = _msg([("rg-1", 0, "rain_mm", 1.5), ("tp-1", 0, "temperature_c", 20.0)], seq=7)
+    result = validate_message(msg, registry(), {})
+    event = Readings.from_bytes(readings_event(msg, result.readings))
+    assert event.gateway_id == "gw-1" and event.seq == 7
+    assert [(r.sensor, r.ts, r.value, r.region) for r in event.readings] == [
+        (r.sensor, r.ts, r.value, r.region) for r in result.readings]
