@@ -5,7 +5,9 @@ Rules:
   below means every region of that tier inside the alert's region.
 - ``duty_officer`` resolves through the duty roster: only the officers on duty *now* for those
   regions; when nobody is on duty there, the region's leaders stand in (and a gap is reported).
-  Other roles resolve through the people's own region (volunteers only when available).
+  Leaders and technicians resolve through their own region; grid workers and volunteers
+  through their grid, so a community or township tier reaches all of its grids (volunteers only
+  when available).
 - One recipient per person, whatever number of roles matched.
 """
 
@@ -17,6 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from alerts.directory.model import ROLES, TIERS, Directory, Person
+
+GRID_ROLES = frozenset({"grid_worker", "volunteer"})
 from alerts.directory.tree import RegionTree
 
 
@@ -57,9 +61,9 @@ def resolve(directory: Directory, region: str, notify: Iterable[Mapping[str, Any
             out.gaps.append(f"no {tier} region for {region}")
             continue
         for rid in regions:
-            found = _people_for(directory, people, unavailable, role, rid, now)
+            found = _people_for(directory, tree, unavailable, role, rid, now)
             if not found and role == "duty_officer":
-                found = _people_for(directory, people, unavailable, "leader", rid, now)
+                found = _people_for(directory, tree, unavailable, "leader", rid, now)
                 out.gaps.append(f"nobody on duty for {rid} ({tree.name(rid)}); "
                                 f"its leaders instead: {found}")
             elif not found:
@@ -75,13 +79,17 @@ def resolve(directory: Directory, region: str, notify: Iterable[Mapping[str, Any
     return out
 
 
-def _people_for(directory: Directory, people: dict[str, Person], unavailable: set[str],
+def _people_for(directory: Directory, tree: RegionTree, unavailable: set[str],
                 role: str, region: str, now: datetime) -> list[str]:
     if role == "duty_officer":
+        known = {p.id for p in directory.people}
         return [s.person for s in directory.duty
-                if s.region == region and s.person in people and s.covers(now)]
+                if s.region == region and s.person in known and s.covers(now)]
+    # grid workers and volunteers belong to grids: a community or township means all of its
+    # grids; officers, leaders and technicians belong to exactly their own region
+    regions = {region, *tree.descendants(region)} if role in GRID_ROLES else {region}
     return [p.id for p in directory.people
-            if p.region == region and role in p.roles
+            if p.region in regions and role in p.roles
             and not (role == "volunteer" and p.id in unavailable)]
 
 

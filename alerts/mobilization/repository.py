@@ -41,7 +41,7 @@ _TASK_COLS = ("task_id, incident_id, kind, state, region, title, quota, skills, 
               "deadline, wave, wave_s, next_wave_at, exercise")
 
 
-async def insert_task(conn: Conn, task: Task, state: str, ends_at: datetime, wave_s: float,
+async def insert_task(conn: Conn, task: Task, state: str, window: Window, wave_s: float,
                       exercise: bool) -> bool:
     """Store a new task; False when it is known already (a redelivered event)."""
     cur = await conn.execute(
@@ -49,7 +49,7 @@ async def insert_task(conn: Conn, task: Task, state: str, ends_at: datetime, wav
         "skills, starts_at, deadline, wave_s, exercise, payload) "
         "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (task_id) DO NOTHING",
         (task.task_id, task.incident_id, task.kind, state, task.region, task.title, task.quota,
-         list(task.skills), task.ts, ends_at, wave_s, exercise,
+         list(task.skills), window.start, window.end, wave_s, exercise,
          Jsonb(task.model_dump(mode="json"))))
     return cur.rowcount == 1
 

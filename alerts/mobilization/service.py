@@ -21,7 +21,13 @@ from alerts.dispatch.repository import Claim
 from alerts.mobilization import repository as repo
 from alerts.mobilization.links import create_link, link_url
 from alerts.mobilization.repository import TaskRow
-from alerts.mobilization.waves import WAVE_NAMES, busy_volunteers, decide_accept, plan_wave
+from alerts.mobilization.waves import (
+    WAVE_NAMES,
+    busy_volunteers,
+    decide_accept,
+    plan_wave,
+    task_window,
+)
 from alerts.mobilization.welfare import welfare_tasks
 from alerts.templates import Renderer, is_short
 from alerts.templates.render import local_time
@@ -71,12 +77,12 @@ class Mobilizer:
         return []
 
     async def _start_mobilization(self, task: Task, now: datetime) -> list[str]:
-        ends = task.deadline or task.ts + timedelta(seconds=self.options.default_duration_s)
+        window = task_window(task.ts, task.deadline, now, self.options.default_duration_s)
         wave_s = float(task.detail.get("wave_s") or self.options.wave_s)
         async with self.pool.connection() as conn:
             exercise = bool(task.detail.get("exercise")) or \
                 await repo.incident_is_exercise(conn, task.incident_id)
-            if not await repo.insert_task(conn, task, "offered", ends, wave_s, exercise):
+            if not await repo.insert_task(conn, task, "offered", window, wave_s, exercise):
                 return []  # redelivered
             row = await repo.get_task(conn, task.task_id, lock=True)
             assert row is not None
@@ -117,14 +123,18 @@ class Mobilizer:
             exercise = bool(task.detail.get("exercise")) or \
                 await repo.incident_is_exercise(conn, task.incident_id)
             if not task.detail.get("resident_id"):
-                ends = task.deadline or task.ts + timedelta(seconds=self.options.default_duration_s)
-                if not await repo.insert_task(conn, task, "offered", ends, 0.0, exercise):
+                window = task_window(task.ts, task.deadline, now,
+                                     self.options.default_duration_s)
+                # the parent only fans out: its checks are tracked one by one
+                if not await repo.insert_task(conn, task, "expanded", window, 0.0, exercise):
                     return []
             rows = []
             for child in children:
                 child.detail["exercise"] = exercise
-                ends = child.deadline or now + timedelta(seconds=self.options.default_duration_s)
-                if not await repo.insert_task(conn, child, "offered", ends, 0.0, exercise):
+                window = task_window(task.ts, child.deadline, now,
+                                     self.options.default_duration_s)
+                # assigned to the grid worker: tracked (and reminded) until checked, not expired
+                if not await repo.insert_task(conn, child, "accepted", window, 0.0, exercise):
                     continue
                 await repo.insert_welfare(conn, child, now + timedelta(
                     seconds=self.options.welfare_remind_s))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from alerts.directory.model import Directory
@@ -27,6 +27,15 @@ class Window:
 
     def overlaps(self, other: Window) -> bool:
         return self.start < other.end and other.start < self.end
+
+
+def task_window(ts: datetime, deadline: datetime | None, now: datetime,
+                default_duration_s: float) -> Window:
+    """When a task occupies its people: from its time (or from now, when it reaches us late —
+    a replayed drill, a backlog) for as long as its deadline allowed (or the default)."""
+    start = max(ts, now)
+    length = (deadline - ts) if deadline is not None else timedelta(seconds=default_duration_s)
+    return Window(start, start + max(length, timedelta(0)))
 
 
 def busy_volunteers(commitments: Mapping[str, Iterable[Window]], window: Window) -> set[str]:

@@ -179,6 +179,13 @@ async def test_welfare_check_per_vulnerable_resident(
     await m.tick(now=DAY + timedelta(seconds=3700))  # the checked one is no longer reminded
     assert sorted(p["title"] for p in http.posts[before:]) == [
         "【第2次提醒】走访核查：小明", "【第2次提醒】走访核查：李爷爷"]
+    await m.tick(now=DAY + timedelta(hours=4))  # past the deadline: still tracked, not expired
+    async with pool.connection() as conn:
+        child = await repo.get_task(conn, "inc-evac-1:wc:r-002")
+        parent = await repo.get_task(conn, evac.task_id)
+    assert child is not None and child.state == "accepted"
+    assert parent is not None and parent.state == "expanded"
+    assert any(p["title"] == "【第3次提醒】走访核查：李爷爷" for p in http.posts)
 
 
 async def test_links_expire_and_unknown_tokens_open_nothing(

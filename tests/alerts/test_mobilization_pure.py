@@ -4,7 +4,13 @@ import pytest
 
 from alerts.dispatch.offsets import OffsetTracker
 from alerts.mobilization.links import Link, hash_token, link_command, new_token
-from alerts.mobilization.waves import Window, busy_volunteers, decide_accept, plan_wave
+from alerts.mobilization.waves import (
+    Window,
+    busy_volunteers,
+    decide_accept,
+    plan_wave,
+    task_window,
+)
 from alerts.mobilization.welfare import welfare_tasks
 from anlan.errors import PermanentError
 from tests.alerts.helpers import DAY, GRID, demo, task
@@ -106,3 +112,12 @@ def test_offset_tracker_commits_the_finished_prefix() -> None:
     assert t.committable() == {}
     t.done("p0", 7)
     assert t.committable() == {"p0": 8} and t.in_flight() == 0
+
+
+def test_a_task_that_arrives_late_starts_now() -> None:
+    hour = timedelta(hours=1)
+    assert task_window(DAY, DAY + hour, DAY, 60) == Window(DAY, DAY + hour)
+    late = DAY + 5 * hour  # a replayed drill: its time is hours in the past
+    assert task_window(DAY, DAY + hour, late, 60) == Window(late, late + hour)
+    assert task_window(DAY, None, DAY, 60) == Window(DAY, DAY + timedelta(seconds=60))
+    assert task_window(DAY + hour, DAY + 2 * hour, DAY, 60) == Window(DAY + hour, DAY + 2 * hour)

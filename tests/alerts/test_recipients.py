@@ -69,3 +69,12 @@ def test_leaders_stand_in_when_nobody_is_on_duty() -> None:
     d3 = d.model_copy(update={"duty": ()})
     res = resolve(d3, GRID, [{"role": "duty_officer", "tier": "county"}], NIGHT, tree)
     assert res.person_ids == ["p-county-leader"]
+
+
+def test_volunteers_and_grid_workers_of_a_community_are_those_of_its_grids() -> None:
+    d, tree = demo()
+    res = resolve(d, GRID, [{"role": "volunteer", "tier": "community"},
+                            {"role": "leader", "tier": "county"}], DAY, tree)
+    assert res.person_ids == ["v-001", "v-002", "v-003", "p-county-leader"]
+    res = resolve(d, "360121100002", [{"role": "grid_worker", "tier": "community"}], DAY, tree)
+    assert res.person_ids == ["p-gw-qd1"]
