@@ -92,6 +92,8 @@ def route(topic: str, payload: bytes, registry: Registry, now: datetime) -> list
             if parts[4] == "readings":
                 return route_readings(key, topic, payload, registry, now)
             if parts[4] == "status":
+                if key not in registry.gateways:
+                    raise Rejected(f"gateway {key!r} is not registered")
                 return [_status_record(key, payload, now)]
         if len(parts) == 4 and topic.startswith(f"{PREFIX}/reports/"):
             key = _check_id(parts[3], "reporter id")

@@ -99,6 +99,8 @@ def test_bad_messages_are_dead_lettered_with_reason(name: str, payload: bytes,
 def test_unregistered_gateway_and_bad_topics() -> None:
     rec = route("anlan/v1/gw/gw-9999/readings", message(reading()), REGISTRY, NOW)[0]
     assert "gateway 'gw-9999' is not registered" in DeadLetter.from_bytes(rec.value).reason
+    rec = route("anlan/v1/gw/gw-9999/status", b"online", REGISTRY, NOW)[0]
+    assert "gateway 'gw-9999' is not registered" in DeadLetter.from_bytes(rec.value).reason
     for topic in ("anlan/v1/gw/gw-0002/other", "anlan/v1/gw/a b/readings", "x/y",
                   "anlan/v1/gw/" + "g" * 65 + "/readings"):
         rec = route(topic, b"{}", REGISTRY, NOW)[0]
