@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +76,8 @@ def _messages(registry: dict[str, Any], n: int, per_sensor: int) -> list[tuple[s
     """n gateway messages, each with ``per_sensor`` samples of every sensor of the gateway
     (5 minutes of event time per message)."""
     steps = -(-n // GATEWAYS)
-    start = datetime.now(timezone.utc) - timedelta(minutes=5) * (steps + 1)
-    received = datetime.now(timezone.utc).isoformat()
+    start = datetime.now(UTC) - timedelta(minutes=5) * (steps + 1)
+    received = datetime.now(UTC).isoformat()
     sample = timedelta(minutes=5) / per_sensor
     out = []
     for i in range(n):
@@ -130,10 +130,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def run_bare(settings: Settings, work: Path, total: int, timeout: float) -> float:
     """(a): readings/s of the decode-only agent."""
     result = work / f"bare-{uuid.uuid4().hex[:6]}.json"
-    proc = subprocess.Popen([sys.executable, "-m", "bench.streams", "--bare-worker",
-                             str(result), str(total)],
-                            env=_env(settings, f"bench-bare-{uuid.uuid4().hex[:6]}", work),
-                            stdout=subprocess.DEVNULL, stderr=open(work / "bare.log", "ab"))
+    with open(work / "bare.log", "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "bench.streams", "--bare-worker",
+                                 str(result), str(total)],
+                                env=_env(settings, f"bench-bare-{uuid.uuid4().hex[:6]}", work),
+                                stdout=subprocess.DEVNULL, stderr=log)
     try:
         deadline = time.monotonic() + timeout
         while not result.exists():
@@ -149,9 +150,10 @@ def run_bare(settings: Settings, work: Path, total: int, timeout: float) -> floa
 def run_full(settings: Settings, work: Path, total: int, timeout: float) -> float:
     """(b): readings/s of the full worker, from the timestamps of its validated output."""
     started_ms = int(time.time() * 1000)
-    proc = subprocess.Popen([sys.executable, "-m", "anlan", "worker"],
-                            env=_env(settings, f"bench-full-{uuid.uuid4().hex[:6]}", work),
-                            stdout=subprocess.DEVNULL, stderr=open(work / "full.log", "ab"))
+    with open(work / "full.log", "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "anlan", "worker"],
+                                env=_env(settings, f"bench-full-{uuid.uuid4().hex[:6]}", work),
+                                stdout=subprocess.DEVNULL, stderr=log)
     try:
         stamps = asyncio.run(_output_stamps(settings, started_ms, total, timeout, proc))
     finally:
@@ -232,7 +234,8 @@ def main(argv: list[str]) -> int:
                                  sensors_file=work / "sensors.yaml")
         asyncio.run(create_topics(settings))
         asyncio.run(_preload(settings, items))
-        bare, full = [], []
+        bare: list[float] = []
+        full: list[float] = []
         for r in range(rounds):  # interleaved, order alternating: the machine is shared
             order = [("full", run_full), ("bare", run_bare)] if r % 2 else \
                 [("bare", run_bare), ("full", run_full)]

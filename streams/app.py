@@ -108,10 +108,8 @@ def create_app(settings: Settings, *, registry: Registry | None = None,
 
 def _declare(app: faust.App, ctx: Context) -> None:
     s = ctx.settings
-    raw = dict(key_serializer="raw", value_serializer="raw")
-
     def topic(*names: str) -> Any:
-        return app.topic(*names, **raw)
+        return app.topic(*names, key_serializer="raw", value_serializer="raw")
 
     def t(name: str) -> str:
         return s.topic(name)
@@ -135,7 +133,7 @@ def _declare(app: faust.App, ctx: Context) -> None:
         codec = StateCodec()
         table = app.Table(f"{prefix}{name}", default=None, partitions=s.topic_partitions,
                           schema=faust.Schema(key_serializer="json", value_serializer=codec))
-        table.value_serializer = codec  # the table's own default would be "json"
+        table.value_serializer = codec  # type: ignore[attr-defined]  # default: "json"
         ctx.tables[name] = table
 
 

@@ -11,7 +11,7 @@ from typing import Any
 try:
     import orjson
 except ImportError:  # pragma: no cover - optional speed-up
-    orjson = None
+    orjson = None  # type: ignore[assignment]
 
 
 def _default(obj: Any) -> Any:

@@ -5,4 +5,4 @@ per-region aggregation of sparse sensor condition changes. Evaluation is
 from streams.assess.gateway import GatewayOutput, GatewayState, process_message
 from streams.assess.region import ConditionChange, RegionState
 
-__all__ = ["GatewayOutput", "GatewayState", "process_message", "ConditionChange", "RegionState"]
+__all__ = ["ConditionChange", "GatewayOutput", "GatewayState", "RegionState", "process_message"]

@@ -11,7 +11,7 @@ time; quiet sensors send nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from anlan.events import Level, RawReadings
@@ -95,7 +95,7 @@ def process_message(state: GatewayState, msg: RawReadings, registry: Registry,
         sensor_state.add(reading.ts, reading.value)
         touched[info.sensor_id] = info
     out = GatewayOutput(result=result)
-    for sensor_id, info in touched.items():
+    for info in touched.values():
         out.changes.extend(_assess_sensor(state, info, book))
     heard = sorted({r.sensor for r in result.readings})
     out.recovered = state.watch.heard_from(msg.gateway_id, heard, msg.received_at.timestamp())
@@ -109,7 +109,7 @@ def _assess_sensor(state: GatewayState, info: SensorInfo, book: PlanBook
     if latest is None:
         return []
     t = latest[0]
-    now = datetime.fromtimestamp(t, timezone.utc)
+    now = datetime.fromtimestamp(t, UTC)
     conds = state.conditions.setdefault(info.sensor_id, {})
     changes: list[ConditionChange] = []
     for plan in book.for_kind(info.kind):

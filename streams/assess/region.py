@@ -6,7 +6,7 @@ the tracked level changes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
@@ -116,14 +116,14 @@ class RegionState:
 
 def _evaluate(plan: Any, region: str, pr: PlanRegion, registry: Registry, book: PlanBook
               ) -> list[Signal]:
-    now = datetime.fromtimestamp(pr.now, timezone.utc)
+    now = datetime.fromtimestamp(pr.now, UTC)
     _evict_reports(plan, region, pr)
     levels: dict[str, SensorAssessment] = {
         sid: SensorAssessment(Level.NONE, {}, kind)
         for sid, kind in book.members(plan, region, registry).items()}
     for sid, data in pr.sensors.items():
         levels[sid] = SensorAssessment.from_dict(data)
-    reports = {k: [datetime.fromtimestamp(x, timezone.utc) for x in v]
+    reports = {k: [datetime.fromtimestamp(x, UTC) for x in v]
                for k, v in pr.reports.items()}
     assessed = region_level(plan, region, levels, reports, now)
     change = pr.tracker.step(assessed.level, now, assessed.evidence)

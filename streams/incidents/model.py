@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from anlan.events import Level
@@ -16,7 +16,7 @@ MAX_CLOSED = 32
 
 def incident_id_for(plan: str, region: str, opened: datetime) -> str:
     """Deterministic id: the plan, the region and the event time of the opening change."""
-    stamp = opened.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = opened.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{plan}:{region}:{stamp}"
 
 

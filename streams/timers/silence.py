@@ -6,7 +6,7 @@ wall-clock time carried by the caller, so replays are no-ops."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from anlan.events import Alert, Level, Task
@@ -101,14 +101,14 @@ class SilenceWatch:
 
 
 def _outage(subject: str, region: str, reason: str, since: float) -> Outage:
-    stamp = datetime.fromtimestamp(since, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.fromtimestamp(since, UTC).strftime("%Y%m%dT%H%M%SZ")
     return Outage(subject=subject, region=region, reason=reason, since=since,
                   incident_id=f"maintenance:{subject.replace(':', '-')}:{stamp}")
 
 
 def maintenance_messages(outage: Outage, opened: bool, at: float) -> tuple[Alert, Task | None]:
     """The maintenance alert (and on opening the task) of an outage; ids are deterministic."""
-    ts = datetime.fromtimestamp(at, timezone.utc)
+    ts = datetime.fromtimestamp(at, UTC)
     alert_id = f"{outage.incident_id}#{len(outage.alerts) + 1}"
     kind, name = outage.subject.split(":", 1)
     what = {"gateway": "网关", "sensor": "传感器"}[kind]

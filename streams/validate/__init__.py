@@ -3,4 +3,4 @@
 from streams.validate.rules import KindRules, rules_for
 from streams.validate.validator import SensorMemory, ValidationResult, validate_message
 
-__all__ = ["KindRules", "rules_for", "SensorMemory", "ValidationResult", "validate_message"]
+__all__ = ["KindRules", "SensorMemory", "ValidationResult", "rules_for", "validate_message"]

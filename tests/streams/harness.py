@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,9 @@ def rain_plans_dir(tmp: Path) -> Path:
 
 def unique_registry(tmp: Path) -> tuple[Path, dict[str, tuple[str, list[str]]]]:
     """A sensors file with ids unique to this run (the shared Mosquitto carries other tests'
-    gateways too): 3 gateways, 4 rain gauges in 4 grids, 1 water level. Returns the path and
-    ``{gateway: (region of its first gauge, [gauges])}``."""
+    gateways too): 3 gateways with 4 rain gauges in 4 grids, and a 4th gateway whose one
+    thermometer reports every second (for the silence timer). Returns the path and
+    ``{gateway: (region of its first gauge, [gauges])}`` of the first three."""
     tag = uuid.uuid4().hex[:6]
     layout = {
         f"gw-{tag}-1": ("360121100001", {f"rg-{tag}-11": "360121100001-G1",
@@ -53,6 +54,8 @@ def unique_registry(tmp: Path) -> tuple[Path, dict[str, tuple[str, list[str]]]]:
             sid: {"kind": "rain_mm", "region": region, "interval_s": 300}
             for sid, region in gauges.items()}}
         out[gw] = (next(iter(gauges.values())), list(gauges))
+    data["gateways"][f"gw-{tag}-t"] = {"region": "360121101002", "sensors": {
+        f"tp-{tag}-t": {"kind": "temperature_c", "region": "360121101002-G1", "interval_s": 1}}}
     path = tmp / f"sensors-{tag}.yaml"
     path.write_text(json.dumps(data), encoding="utf-8")  # JSON is YAML
     return path, out
@@ -92,10 +95,10 @@ class Child:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, wait: bool = True) -> Child:
-        log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "anlan", self.part],
-                                     env=env_of(self.settings, self.ready_dir),
-                                     stdout=log, stderr=subprocess.STDOUT)
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "anlan", self.part],
+                                         env=env_of(self.settings, self.ready_dir),
+                                         stdout=log, stderr=subprocess.STDOUT)
         if wait:
             self.wait_ready()
         return self
@@ -139,11 +142,11 @@ class Child:
                 self.proc.wait(10)
 
 
-def raw_message(gateway: str, seq: int, readings: list[tuple[str, datetime, float]]
-                ) -> RawReadings:
+def raw_message(gateway: str, seq: int, readings: list[tuple[str, datetime, float]],
+                kind: str = "rain_mm") -> RawReadings:
     return RawReadings(gateway_id=gateway, mqtt_topic=f"anlan/v1/gw/{gateway}/readings",
-                       received_at=datetime.now(timezone.utc), seq=seq,
-                       readings=[RawReading(sensor=s, ts=ts, kind="rain_mm", value=v)
+                       received_at=datetime.now(UTC), seq=seq,
+                       readings=[RawReading(sensor=s, ts=ts, kind=kind, value=v)
                                  for s, ts, v in readings])
 
 

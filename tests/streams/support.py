@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from anlan.registry import Registry
 
-T0 = datetime(2026, 7, 20, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 20, 0, 0, tzinfo=UTC)
 
 
 def at(minutes: float) -> datetime:

@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 
 from anlan import topics
-from anlan.events import Command, DeadLetter, GatewayStatus, IncidentEvent, Level, Readings
+from anlan.events import Alert, Command, DeadLetter, GatewayStatus, IncidentEvent, Level, Readings
 from anlan.settings import Settings
 from tests.streams.harness import (
     Child,
@@ -35,7 +35,7 @@ Layout = dict[str, tuple[str, list[str]]]
 
 
 def _start() -> datetime:
-    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
     return now - timedelta(hours=26, minutes=1)
 
 
@@ -116,8 +116,8 @@ def test_rainstorm_over_mqtt_raises_and_clears_one_alert_per_change(
 
 def test_bad_readings_go_to_the_dead_letter(live: Settings, layout: tuple[Path, Layout]
                                            ) -> None:
-    now = datetime.now(timezone.utc)
-    gateway = sorted(layout[1])[0]
+    now = datetime.now(UTC)
+    gateway = min(layout[1])
     g1, g2 = layout[1][gateway][1]
     bad = raw_message(gateway, 1, [(g1, now, -5.0), (g2, now, 1.0)])
     run(produce(live, [(topics.READINGS_RAW, gateway, bad.to_bytes()),
@@ -158,7 +158,7 @@ def test_commands_manual_alert_ack_resolve(live: Settings) -> None:
 
 def test_gateway_offline_raises_one_maintenance_alert_then_cancel(
         live: Settings, layout: tuple[Path, Layout]) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     gateway = sorted(layout[1])[2]
     offline = GatewayStatus(gateway_id=gateway, status="offline", at=now)
     online = GatewayStatus(gateway_id=gateway, status="online", at=now + timedelta(seconds=5))
@@ -170,3 +170,26 @@ def test_gateway_offline_raises_one_maintenance_alert_then_cancel(
     ours = alerts_of(values, "maintenance")
     assert [a.msg_type for a in ours] == ["Alert", "Cancel"]
     assert ours[0].notify[0] == {"role": "technician", "tier": "grid"}
+
+
+def test_silent_sensor_raises_one_maintenance_alert_until_heard_again(
+        live: Settings, layout: tuple[Path, Layout]) -> None:
+    tag = min(layout[1]).split("-")[1]
+    gateway, sensor = f"gw-{tag}-t", f"tp-{tag}-t"
+
+    def reading() -> tuple[str, str, bytes]:
+        now = datetime.now(UTC)
+        msg = raw_message(gateway, 1, [(sensor, now, 25.0)], kind="temperature_c")
+        return (topics.READINGS_RAW, gateway, msg.to_bytes())
+
+    def ours(values: list[bytes]) -> list[Alert]:
+        return [a for a in alerts_of(values, "maintenance") if gateway in a.alert_id]
+
+    run(produce(live, [reading()]))  # heard once, then silent for > 3 × 1 s
+    opened = run(collect(live, topics.ALERTS, lambda v: bool(ours(v)), timeout=30))
+    assert [a.msg_type for a in ours(opened)] == ["Alert"]
+    time.sleep(2.5)  # more timer ticks: still one alert for this outage
+    run(produce(live, [reading()]))
+    values = run(collect(live, topics.ALERTS, lambda v: any(
+        a.msg_type == "Cancel" for a in ours(v)), timeout=30))
+    assert [a.msg_type for a in ours(values)] == ["Alert", "Cancel"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,7 @@ Layout = dict[str, tuple[str, list[str]]]
 
 
 def _start() -> datetime:
-    return datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=27)
+    return datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=27)
 
 
 def _storm_records(layout: Layout) -> list[tuple[str, str, bytes]]:
@@ -61,7 +61,7 @@ def test_sigkill_mid_scenario_loses_no_incident_and_duplicates_no_alert(
         make_settings: Callable[..., Settings], tmp_path: Path) -> None:
     sensors, layout = unique_registry(tmp_path)
     one = {gw: v for gw, v in layout.items() if len(v[1]) == 1}
-    gateway = sorted(one)[0]
+    gateway = min(one)
     region = one[gateway][0]
     settings = make_settings(plans_dir=rain_plans_dir(tmp_path), sensors_file=sensors)
     records = _storm_records({gateway: one[gateway]})
