@@ -141,3 +141,7 @@ def publish_all(client: mqtt.Client, items: list[tuple[str, bytes]], qos: int = 
     for info in infos:
         info.wait_for_publish(max(0.1, deadline - time.monotonic()))
         assert info.is_published(), "broker did not acknowledge a publish"
+
+
+SpawnBridge = Callable[[Settings, Path], BridgeProcess]
+"""The ``spawn_bridge`` fixture (tests/sensors/conftest.py)."""

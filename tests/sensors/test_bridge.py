@@ -17,7 +17,7 @@ from anlan.events import DeadLetter, GatewayStatus, RawReadings
 from anlan.settings import Settings
 from sensors.broker import ConfiguredMosquitto, mosquitto_binary
 from sensors.contract import readings_topic, status_topic
-from tests.sensors.support import BridgeProcess, connect_publisher, publish_all, read_topic_sync
+from tests.sensors.support import SpawnBridge, connect_publisher, publish_all, read_topic_sync
 
 pytestmark = [
     pytest.mark.integration,
@@ -69,11 +69,12 @@ def _keys(values: list[bytes]) -> set[tuple[str, int, str, str]]:
 
 def test_every_reading_survives_two_sigkills(bridge_settings: Settings,
                                              broker: ConfiguredMosquitto,
-                                             tmp_path: Path) -> None:
+                                             tmp_path: Path,
+                                             spawn_bridge: SpawnBridge) -> None:
     """5,000 QoS 1 readings; the bridge is SIGKILLed and restarted twice while they flow."""
     per_gateway = 1000
     start = datetime.now(timezone.utc) - timedelta(hours=2)
-    bridge = BridgeProcess(bridge_settings, tmp_path)
+    bridge = spawn_bridge(bridge_settings, tmp_path)
     bridge.start()
     publishers = {gw: connect_publisher("127.0.0.1", broker.port, f"pub-{gw}", gw, f"pw-{gw}")
                   for gw in GATEWAYS}
@@ -117,9 +118,10 @@ def test_every_reading_survives_two_sigkills(bridge_settings: Settings,
 
 def _hostile(gw: str, i: int, now: datetime) -> bytes:
     """1,000 bad payloads of ten families (each dead-lettered as a whole)."""
-    ok = {"sensor": f"rg-{gw}-0", "ts": now.isoformat(), "kind": "rain_mm", "value": 1.0}
+    ok: dict[str, object] = {"sensor": f"rg-{gw}-0", "ts": now.isoformat(), "kind": "rain_mm",
+                             "value": 1.0}
     family = i % 10
-    bad: list[bytes | dict[str, object]] = [
+    families: list[object] = [
         b"{not json " + str(i).encode(),
         b"\xff\xfe" + bytes(range(256)) * 3,
         b"[" * 50_000 + b"]" * 50_000,
@@ -132,14 +134,16 @@ def _hostile(gw: str, i: int, now: datetime) -> bytes:
                                  else "rg-gw-k00-0"}]},
         {"seq": i, "readings": [{**ok, "kind": "plutonium"}]},
         {"seq": -i, "readings": "all of them"},
-    ][family]
+    ]
+    bad = families[family]
     return bad if isinstance(bad, bytes) else json.dumps(bad).encode()
 
 
 def test_hostile_payloads_are_all_dead_lettered(bridge_settings: Settings,
                                                 broker: ConfiguredMosquitto,
-                                                tmp_path: Path) -> None:
-    bridge = BridgeProcess(bridge_settings, tmp_path)
+                                                tmp_path: Path,
+                                                spawn_bridge: SpawnBridge) -> None:
+    bridge = spawn_bridge(bridge_settings, tmp_path)
     bridge.start()
     gw = GATEWAYS[1]
     client = connect_publisher("127.0.0.1", broker.port, f"hostile-{gw}", gw, f"pw-{gw}")
@@ -170,10 +174,11 @@ def test_hostile_payloads_are_all_dead_lettered(bridge_settings: Settings,
 
 
 def test_two_bridges_share_the_load(bridge_settings: Settings, broker: ConfiguredMosquitto,
-                                    tmp_path: Path) -> None:
+                                    tmp_path: Path,
+                                    spawn_bridge: SpawnBridge) -> None:
     """Two bridges in one shared-subscription group: every message once, both do work."""
-    first = BridgeProcess(bridge_settings, tmp_path / "a")
-    second = BridgeProcess(bridge_settings.model_copy(
+    first = spawn_bridge(bridge_settings, tmp_path / "a")
+    second = spawn_bridge(bridge_settings.model_copy(
         update={"mqtt_client_id": bridge_settings.mqtt_client_id + "-b"}), tmp_path / "b")
     for bridge in (first, second):
         bridge.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ import asyncio
 import json
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -17,10 +17,9 @@ from anlan import topics
 from anlan.events import RawReadings
 from anlan.settings import Settings
 from anlan.stack.kafka import EmbeddedKafka, create_topics
-from anlan.stack.net import free_port
 from sensors.broker import ConfiguredMosquitto, mosquitto_binary
 from sensors.contract import readings_topic
-from tests.sensors.support import BridgeProcess, connect_publisher, publish_all, read_topic_sync
+from tests.sensors.support import SpawnBridge, connect_publisher, publish_all, read_topic_sync
 
 pytestmark = pytest.mark.integration
 
@@ -35,18 +34,36 @@ def _seqs(values: list[bytes]) -> set[int]:
     return {RawReadings.from_bytes(v).seq for v in values}
 
 
+@pytest.fixture()
+def broker(tmp_path: Path) -> Iterator[ConfiguredMosquitto]:
+    """A private Mosquitto (deploy config) for one test: restarting it disturbs nobody."""
+    running = ConfiguredMosquitto(tmp_path / "mosquitto", {"anlan-bridge": "b", "gw-0002": "g"})
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture()
+def own_kafka(tmp_path: Path) -> Iterator[EmbeddedKafka]:
+    """A private tansu (not started): pausing the session's broker would stall other tests."""
+    kafka = EmbeddedKafka(log_path=tmp_path / "own-tansu.log")
+    yield kafka
+    if kafka.proc is not None:
+        kafka.proc.send_signal(signal.SIGCONT)
+    kafka.stop()
+
+
 @pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto is not installed")
 def test_bridge_waits_for_kafka_then_forwards(make_settings: Callable[..., Settings],
-                                              tmp_path: Path) -> None:
-    port = free_port()
-    broker = ConfiguredMosquitto(tmp_path / "mosquitto", {"anlan-bridge": "b", "gw-0002": "g"})
-    broker.start()
+                                              broker: ConfiguredMosquitto,
+                                              own_kafka: EmbeddedKafka, tmp_path: Path,
+                                              spawn_bridge: SpawnBridge) -> None:
+    kafka = own_kafka
     settings = make_settings(mqtt_port=broker.port, mqtt_username="anlan-bridge",
                              mqtt_password="b")
-    settings = settings.model_copy(update={"kafka_bootstrap": f"127.0.0.1:{port}"})
-    bridge = BridgeProcess(settings, tmp_path)
+    settings = settings.model_copy(update={"kafka_bootstrap": kafka.bootstrap})
+    bridge = spawn_bridge(settings, tmp_path)
     bridge.start(wait=False)
-    kafka = EmbeddedKafka(port=port, log_path=tmp_path / "late-tansu.log")
     try:
         deadline = time.monotonic() + 20
         while "not reachable" not in bridge.log() and time.monotonic() < deadline:
@@ -65,24 +82,21 @@ def test_bridge_waits_for_kafka_then_forwards(make_settings: Callable[..., Setti
         assert _seqs(values) >= set(range(20))
     finally:
         bridge.stop()
-        kafka.stop()
-        broker.stop()
 
 
 @pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto is not installed")
 @pytest.mark.parametrize("shared", [True, False], ids=["shared", "plain"])
 def test_bridge_reconnects_when_mosquitto_restarts(make_settings: Callable[..., Settings],
-                                                   tmp_path: Path, shared: bool) -> None:
+                                                   broker: ConfiguredMosquitto,
+                                                   tmp_path: Path, shared: bool,
+                                                   spawn_bridge: SpawnBridge) -> None:
     """Plain subscription: even what is published while the bridge is still away survives the
     restart. Shared: Mosquitto 2.0 drops messages for a shared subscription whose client has not
     yet come back after a restart, so the next batch waits for the bridge to reconnect."""
-    users = {"anlan-bridge": "b", "gw-0002": "g"}
-    broker = ConfiguredMosquitto(tmp_path / "mosquitto", users)
-    broker.start()
     overrides: dict[str, object] = {} if shared else {"mqtt_share_group": ""}
     settings = make_settings(mqtt_port=broker.port, mqtt_username="anlan-bridge",
                              mqtt_password="b", **overrides)
-    bridge = BridgeProcess(settings, tmp_path)
+    bridge = spawn_bridge(settings, tmp_path)
     try:
         bridge.start()
         for batch in range(3):
@@ -106,20 +120,18 @@ def test_bridge_reconnects_when_mosquitto_restarts(make_settings: Callable[..., 
         assert bridge.log().count("mqtt connected") >= (3 if shared else 2)
     finally:
         bridge.stop()
-        broker.stop()
 
 
 @pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto is not installed")
 def test_no_ack_while_kafka_is_down_then_delivered(make_settings: Callable[..., Settings],
-                                                   tmp_path: Path) -> None:
+                                                   broker: ConfiguredMosquitto,
+                                                   own_kafka: EmbeddedKafka) -> None:
     """Kafka hangs mid-run: the bridge holds the MQTT acks (and the broker holds all but
     ``bridge_max_inflight`` messages back), and delivers everything once Kafka answers again.
     (The process is paused rather than restarted: a restarted memory-only tansu would lose the
     topics, and a producer racing the re-creation would auto-create them with 1 partition.)"""
-    kafka = EmbeddedKafka(log_path=tmp_path / "tansu.log")
-    broker = ConfiguredMosquitto(tmp_path / "mosquitto", {"anlan-bridge": "b", "gw-0002": "g"})
-    broker.start()
-    kafka.start()  # its own broker: pausing the session's would stall the other tests
+    kafka = own_kafka
+    kafka.start()
     settings = make_settings(mqtt_port=broker.port, mqtt_username="anlan-bridge",
                              mqtt_password="b", bridge_max_inflight=20)
     settings = settings.model_copy(update={"kafka_bootstrap": kafka.bootstrap})
@@ -129,10 +141,6 @@ def test_no_ack_while_kafka_is_down_then_delivered(make_settings: Callable[..., 
     finally:
         client.disconnect()
         client.loop_stop()
-        if kafka.proc is not None:
-            kafka.proc.send_signal(signal.SIGCONT)
-        kafka.stop()
-        broker.stop()
 
 
 async def _kafka_outage(settings: Settings, kafka: EmbeddedKafka, client: Any) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from anlan import topics
-from anlan.events import DeadLetter, GatewayStatus, RawReadings, Report
+from anlan.events import DeadLetter, GatewayStatus, RawReading, RawReadings, Report
 from anlan.registry import load_registry
 from anlan.settings import DEMO_DIR
 from sensors import contract
@@ -203,8 +203,8 @@ def test_valid_message_event_equals_the_normalised_event() -> None:
               b'"kind": "rain_mm", "value": 3, "unit": "mm"}], "seq": 5}\n'
     event = RawReadings.from_bytes(route(TOPIC, payload, REGISTRY, NOW)[0].value)
     expected = RawReadings(gateway_id="gw-0002", mqtt_topic=TOPIC, received_at=NOW, seq=5,
-                           readings=[{"sensor": "rg-0201", "ts": "2026-07-20T07:55:00Z",
-                                      "kind": "rain_mm", "value": 3.0, "unit": "mm"}])
+                           readings=[RawReading(sensor="rg-0201", ts=NOW - timedelta(minutes=5),
+                                                kind="rain_mm", value=3.0, unit="mm")])
     assert event == expected
 
 

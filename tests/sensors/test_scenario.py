@@ -81,7 +81,7 @@ def test_drill_crosses_the_cma_thresholds_in_grid_g1_only() -> None:
             and i.kind == "rain_mm"]
     assert sorted(grid) == ["rg-0201", "rg-0202"]
     for sensor in grid:
-        running, crossed = 0.0, {}
+        running, crossed = 0.0, dict[str, datetime]()
         for ts, value in series[sensor]:
             running += value
             for level, mm in (("blue/yellow/orange", 50), ("red", 100)):

@@ -14,7 +14,7 @@ from anlan import topics
 from anlan.events import DeadLetter, GatewayStatus, RawReadings
 from anlan.settings import Settings
 from sensors.broker import ConfiguredMosquitto, mosquitto_binary
-from tests.sensors.support import BridgeProcess, bridge_env, read_topic_sync
+from tests.sensors.support import SpawnBridge, bridge_env, read_topic_sync
 
 pytestmark = [
     pytest.mark.integration,
@@ -60,9 +60,10 @@ def _readings(values: list[bytes]) -> list[tuple[str, str, float]]:
 
 def test_drill_reaches_kafka_through_the_bridge(on_broker: Callable[..., Settings],
                                                 broker: ConfiguredMosquitto,
-                                                tmp_path: Path) -> None:
+                                                tmp_path: Path,
+                                                spawn_bridge: SpawnBridge) -> None:
     settings = on_broker()
-    bridge = BridgeProcess(settings, tmp_path)
+    bridge = spawn_bridge(settings, tmp_path)
     bridge.start()
     try:
         done = _simulate(settings, tmp_path, "--scenario", "drill", "--wall-seconds", "1.5",
@@ -90,14 +91,15 @@ def test_drill_reaches_kafka_through_the_bridge(on_broker: Callable[..., Setting
 
 def test_synthetic_gateways_with_written_registry(on_broker: Callable[..., Settings],
                                                   broker: ConfiguredMosquitto,
-                                                  tmp_path: Path) -> None:
+                                                  tmp_path: Path,
+                                                  spawn_bridge: SpawnBridge) -> None:
     registry = tmp_path / "sim-sensors.yaml"
     settings = on_broker(sensors_file=registry)
     dry = _simulate(settings, tmp_path, "--gateways", "6", "--sensors", "8",
                     "--write-registry", str(registry), "--scenario", "gas_leak", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     expected = len(dry.stdout.splitlines())  # one gateway message per line
-    bridge = BridgeProcess(settings, tmp_path)
+    bridge = spawn_bridge(settings, tmp_path)
     bridge.start()
     try:
         done = _simulate(settings, tmp_path, "--gateways", "6", "--sensors", "8",
