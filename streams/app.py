@@ -37,6 +37,12 @@ class Context:
     book: PlanBook
     topics: dict[str, Any]
     tables: dict[str, Any]
+    app: Any = None
+
+    @property
+    def producer(self) -> Any:
+        """The app's (transport) producer; Faust flushes it before committing offsets."""
+        return self.app.producer
 
 
 def load_book(settings: Settings) -> PlanBook:
@@ -99,7 +105,7 @@ def create_app(settings: Settings, *, registry: Registry | None = None,
                   registry=registry if registry is not None else load_registry(
                       settings.sensors_file),
                   book=book if book is not None else load_book(settings),
-                  topics={}, tables={})
+                  topics={}, tables={}, app=app)
     _declare(app, ctx)
     from streams.agents import install
     install(app, ctx)

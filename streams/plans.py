@@ -67,6 +67,7 @@ class PlanBook:
     _views: dict[tuple[str, str], PlanView] = field(default_factory=dict)
     _members: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     _by_kind: dict[str, list[Any]] = field(default_factory=dict)
+    _shapes: dict[str, tuple[int, float, float]] = field(default_factory=dict)
 
     def for_kind(self, kind: str) -> list[Any]:
         """Plans that read sensors of ``kind``."""
@@ -74,6 +75,17 @@ class PlanBook:
         if found is None:
             found = self._by_kind[kind] = [p for p in self.plans.values() if kind in p.kinds]
         return found
+
+    def new_state(self, kind: str) -> Any:
+        """An empty :class:`~contingency_plans.state.SensorState` sized for the plans reading
+        ``kind`` (the sizing is computed once per kind)."""
+        from contingency_plans.state import SensorState
+
+        shape = self._shapes.get(kind)
+        if shape is None:
+            proto = SensorState.for_plans(self.for_kind(kind), kind)
+            shape = self._shapes[kind] = (proto.bucket_s, proto.horizon_s, proto.sample_s)
+        return SensorState(*shape)
 
     def members(self, plan: Any, region: str, registry: Registry) -> dict[str, str]:
         """The registry's sensors (id → kind) that count for ``plan`` in ``region`` (cached)."""

@@ -91,7 +91,7 @@ def process_message(state: GatewayState, msg: RawReadings, registry: Registry,
             continue
         sensor_state = state.states.get(info.sensor_id)
         if sensor_state is None:
-            sensor_state = state.states[info.sensor_id] = SensorState.for_plans(plans, info.kind)
+            sensor_state = state.states[info.sensor_id] = book.new_state(info.kind)
         sensor_state.add(reading.ts, reading.value)
         touched[info.sensor_id] = info
     out = GatewayOutput(result=result)
