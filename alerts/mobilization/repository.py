@@ -41,9 +41,12 @@ _TASK_COLS = ("task_id, incident_id, kind, state, region, title, quota, skills, 
               "deadline, wave, wave_s, next_wave_at, exercise")
 
 
-async def insert_task(conn: Conn, task: Task, state: str, window: Window, wave_s: float,
-                      exercise: bool) -> bool:
-    """Store a new task; False when it is known already (a redelivered event)."""
+async def insert_task(conn: Conn, task: Task, state: str, window: Window | datetime,
+                      wave_s: float, exercise: bool) -> bool:
+    """Store a new task occupying ``window`` (or from its time until a given end); False when
+    it is known already (a redelivered event)."""
+    if isinstance(window, datetime):
+        window = Window(task.ts, window)
     cur = await conn.execute(
         "INSERT INTO mob_tasks (task_id, incident_id, kind, state, region, title, quota, "
         "skills, starts_at, deadline, wave_s, exercise, payload) "
