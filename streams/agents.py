@@ -33,6 +33,7 @@ from anlan.settings import Settings
 from streams.app import Context
 from streams.assess.gateway import GatewayState, process_message
 from streams.assess.region import ConditionChange, RegionState, report_changes
+from streams.codec import dumps
 from streams.incidents import Slot, apply_command, apply_signal, parse_target
 from streams.incidents.machine import Outputs
 from streams.timers import maintenance_messages
@@ -116,6 +117,19 @@ def _timer(app: faust.App, ctx: Context) -> None:
 
 # ---------------------------------------------------------------- helpers
 
+async def save(ctx: Context, table: str, key: str, value: Any, event: Any) -> None:
+    """Set a table key and write its changelog record through the app's producer.
+
+    The same record ``table[key] = value`` would write (JSON key, the table's codec, the
+    source event's partition), without Faust's per-write topic machinery (measured ~130 µs a
+    write); recovery reads it back like any changelog record."""
+    t = ctx.tables[table]
+    t.data[key] = value
+    await ctx.producer.send(t.changelog_topic.get_topic_name(), dumps(key),
+                            t.value_serializer.dumps(value), event.message.partition, None,
+                            None)
+
+
 async def send(ctx: Context, topic: str, key: bytes | None, value: bytes,
                partition: int | None = None) -> None:
     """Produce to one of the worker's topics through the app's producer.
@@ -178,7 +192,7 @@ async def on_raw_readings(ctx: Context, event: Any, value: bytes, key: bytes | N
     state = _gateway_state(ctx, msg.gateway_id)
     state.partition = event.message.partition
     out = process_message(state, msg, ctx.registry, ctx.book)
-    ctx.tables["gateways"][msg.gateway_id] = state
+    await save(ctx, "gateways", msg.gateway_id, state, event)
     if out.result.readings:
         await send(ctx, "readings", key, readings_event(msg, out.result.readings))
     if out.result.rejected:
@@ -209,7 +223,7 @@ async def on_gateway_status(ctx: Context, event: Any, value: bytes, key: bytes |
     changed = state.watch.status(status.gateway_id, info.region, status.status == "online", at)
     if not changed:
         return
-    ctx.tables["gateways"][status.gateway_id] = state
+    await save(ctx, "gateways", status.gateway_id, state, event)
     await _send_maintenance(ctx, changed, status.status == "offline", at)
 
 
@@ -224,7 +238,7 @@ async def on_tick(ctx: Context, event: Any, value: bytes, key: bytes | None) -> 
             continue
         opened = state.watch.check(gateway_id, ctx.registry, now)
         if opened:
-            table[gateway_id] = state
+            await save(ctx, "gateways", gateway_id, state, event)
             await _send_maintenance(ctx, opened, True, now)
 
 
@@ -242,7 +256,7 @@ async def on_condition(ctx: Context, event: Any, value: bytes, key: bytes | None
     change = ConditionChange.from_bytes(value)
     state = _region_state(ctx, change.region)
     signals = state.apply(change, ctx.registry, ctx.book)
-    ctx.tables["regions"][change.region] = state
+    await save(ctx, "regions", change.region, state, event)
     for signal in signals:
         await send(ctx, "signals", signal.key.encode(), signal.to_bytes())
 
@@ -295,8 +309,8 @@ def _slot(ctx: Context, plan: str, region: str) -> Slot:
     return value if isinstance(value, Slot) else Slot.from_dict(value)
 
 
-async def _emit(ctx: Context, slot: Slot, out: Outputs) -> None:
-    ctx.tables["incidents"][f"{slot.plan}:{slot.region}"] = slot
+async def _emit(ctx: Context, slot: Slot, out: Outputs, event: Any) -> None:
+    await save(ctx, "incidents", f"{slot.plan}:{slot.region}", slot, event)
     for incident in out.incidents:
         await send(ctx, "incidents", incident.incident_id.encode(),
                                            value=incident.to_bytes())
@@ -317,7 +331,7 @@ async def on_signal(ctx: Context, event: Any, value: bytes, key: bytes | None) -
     slot = _slot(ctx, signal.plan, signal.region)
     out = apply_signal(slot, signal, ctx.book.view(signal.plan, signal.region))
     if out:
-        await _emit(ctx, slot, out)
+        await _emit(ctx, slot, out, event)
 
 
 async def on_incident_command(ctx: Context, event: Any, value: bytes,
@@ -332,4 +346,4 @@ async def on_incident_command(ctx: Context, event: Any, value: bytes,
         await dead_letter(ctx, "incidents", out.rejected, ctx.settings.topic(contract.COMMANDS),
                           value, key)
         return
-    await _emit(ctx, slot, out)
+    await _emit(ctx, slot, out, event)

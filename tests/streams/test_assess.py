@@ -31,7 +31,7 @@ class Pipeline:
 
     def __init__(self, reg: Registry, book: PlanBook) -> None:
         self.reg, self.book = reg, book
-        self.gateway = GatewayState()
+        self.gateways: dict[str, GatewayState] = {}
         self.regions: dict[str, RegionState] = {}
         self.slots: dict[str, Slot] = {}
         self.signals: list[Signal] = []
@@ -39,7 +39,8 @@ class Pipeline:
         self.changes = 0
 
     def feed(self, msg: RawReadings) -> None:
-        out = process_message(self.gateway, msg, self.reg, self.book)
+        state = self.gateways.setdefault(msg.gateway_id, GatewayState())
+        out = process_message(state, msg, self.reg, self.book)
         self.changes += len(out.changes)
         for change in out.changes:
             region = self.regions.setdefault(change.region, RegionState())
@@ -72,7 +73,7 @@ def test_replay_after_restore_emits_nothing() -> None:
     messages = _messages(["rg-1", "rg-2"])
     for msg in messages[:50]:
         pipe.feed(msg)
-    pipe.gateway = GatewayState.from_dict(pipe.gateway.to_dict())
+    pipe.gateways = {k: GatewayState.from_dict(v.to_dict()) for k, v in pipe.gateways.items()}
     pipe.regions = {k: RegionState.from_dict(v.to_dict()) for k, v in pipe.regions.items()}
     pipe.slots = {k: Slot.from_dict(v.to_dict()) for k, v in pipe.slots.items()}
     before = len(pipe.alerts)
