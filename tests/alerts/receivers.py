@@ -34,7 +34,10 @@ class HttpReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                if len(body) < length:  # sender died mid-request: nothing was delivered
+                    return
                 if receiver.hold is not None:
                     receiver.held.append(receiver.hold.wait(10))
                 if receiver.delay_s:
