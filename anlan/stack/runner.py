@@ -31,6 +31,12 @@ from anlan.stack.readiness import wait_ready
 from anlan.stack.receiver import NotificationReceiver
 
 PARTS = ("sink", "worker", "dispatch", "bridge", "api")
+# The local stack's Kafka lives in memory: a bridge session that outlived it would replay
+# readings queued since into the next, unrelated stack. So the local bridge has its own MQTT
+# client id and a short session expiry (a deployment keeps the 7-day default).
+PART_ARGS: dict[str, tuple[str, ...]] = {"bridge": ("--session-expiry", "120")}
+LOCAL_BRIDGE_CLIENT_ID = "anlan-bridge-local"
+DEMO_ADMIN_PASSWORD = "anlan-demo-2026"  # ANLAN_API_ADMIN_PASSWORD overrides it
 
 
 class LocalStack:
@@ -91,6 +97,7 @@ class LocalStack:
             "ANLAN_STATE_DIR": str(self.state_dir),
             "PYTHONUNBUFFERED": "1",
         })
+        env.setdefault("ANLAN_MQTT_CLIENT_ID", LOCAL_BRIDGE_CLIENT_ID)
         env.update(self.extra_env)
         return env
 
@@ -118,7 +125,7 @@ class LocalStack:
         self.env = self._child_env()
         self._run_once("db", "migrate")
         for part in self.parts:
-            self._spawn(part)
+            self._spawn(part, *PART_ARGS.get(part, ()))
         self._wait_ready(ready_timeout)
         self.say("  parts     " + ", ".join(self.parts) + " ready")
         return self.settings
@@ -231,14 +238,19 @@ def demo_main(argv: list[str]) -> int:
     parser.add_argument("--once", action="store_true", help="play the drill, print, exit")
     parser.add_argument("--timeout", type=float, default=180.0,
                         help="seconds to wait for the drill's red alert (default 180)")
+    parser.add_argument("--scenario", default="drill_staged",
+                        help="drill scenario to play (default drill_staged: blue → red in order;"
+                             " `drill` is the 15-second version)")
     args = parser.parse_args(argv)
     receiver = NotificationReceiver(_print_delivery).start()
+    admin_password = os.environ.get("ANLAN_API_ADMIN_PASSWORD", DEMO_ADMIN_PASSWORD)
     stack = LocalStack(load_settings(), extra_env={
-        "ANLAN_DEFAULT_NOTIFY_URLS": json.dumps([receiver.url])})
+        "ANLAN_DEFAULT_NOTIFY_URLS": json.dumps([receiver.url]),
+        "ANLAN_API_ADMIN_PASSWORD": admin_password})
     try:
         settings = stack.start()
-        print("Playing the rainstorm drill through MQTT …", flush=True)
-        stack._run_once("simulate", "--scenario", "drill", timeout=args.timeout)
+        print(f"Playing the rainstorm drill ({args.scenario}) through MQTT …", flush=True)
+        stack._run_once("simulate", "--scenario", args.scenario, timeout=args.timeout)
         red = _wait_for_red(receiver, stack, args.timeout)
         delivered = len(receiver.snapshot())
         print(f"{delivered} alert message(s) delivered; API at "
@@ -249,7 +261,8 @@ def demo_main(argv: list[str]) -> int:
             return 1
         if args.once:
             return 0
-        print("Console at http://%s:%d — Ctrl-C stops" % (settings.api_host, settings.api_port))
+        print(f"Console at http://{settings.api_host}:{settings.api_port} — log in as admin / "
+              f"{admin_password} (set on the database's first run) — Ctrl-C stops", flush=True)
         return _wait_for_signal(stack, threading.Event())
     finally:
         print("Stopping …", flush=True)
