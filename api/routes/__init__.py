@@ -10,6 +10,7 @@ from api.routes import (
     backtest,
     cap,
     console,
+    deadletters,
     directory,
     health,
     incidents,
@@ -25,7 +26,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     auth.router, auth.users_router, alerts.router, incidents.router, sensors.router,
     sensors.gateways_router, reports.router, tasks.router, tasks.links_router, regions.router,
     directory.router, cap.router, stream.router, backtest.router,
-    plans.router,
+    plans.router, deadletters.router,
 )
 
 __all__ = ["API_ROUTERS", "console", "health"]

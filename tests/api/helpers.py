@@ -10,6 +10,7 @@ from typing import Any
 from anlan import topics
 from anlan.events import (
     Alert,
+    DeadLetter,
     Delivery,
     Event,
     GatewayStatus,
@@ -36,7 +37,8 @@ def run_async(factory: Callable[[], Any]) -> Any:
 
 TOPIC_OF = {Alert: topics.ALERTS, IncidentEvent: topics.INCIDENTS, Delivery: topics.DELIVERIES,
             Signal: topics.SIGNALS, Task: topics.TASKS, Readings: topics.READINGS,
-            GatewayStatus: topics.GATEWAY_STATUS, Report: topics.REPORTS_RAW}
+            GatewayStatus: topics.GATEWAY_STATUS, Report: topics.REPORTS_RAW,
+            DeadLetter: topics.DEADLETTER}
 
 
 def store_events(url: str, *events: Event) -> None:
