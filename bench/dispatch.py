@@ -1,7 +1,8 @@
 """Fan-out benchmark: one alert to N people over Apprise json:// to a local HTTP receiver,
-through the real dispatcher (claims, attempts and completion in PostgreSQL). Meant for
-``bench/dispatch.py``; run ``python -m tests.alerts.bench_fanout [--quick]``. Prints the median
-messages/s; the last line is the JSON summary."""
+through the real dispatcher (claims, attempts and completion in PostgreSQL), against Apprise
+alone sending the same number of messages to the same receiver (the baseline). Run
+``python -m bench.dispatch [--quick]``; the last line is the JSON summary. Uses the tests' real
+HTTP receiver and demo directory (``tests.alerts``)."""
 
 from __future__ import annotations
 
