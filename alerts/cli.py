@@ -36,8 +36,7 @@ def dispatch_main(argv: list[str]) -> int:
                         help="do not import ANLAN_DIRECTORY_FILE into an empty database")
     args = parser.parse_args(argv)
     settings = load_settings()
-    if not settings.kafka_bootstrap:
-        raise StartupError("ANLAN_KAFKA_BOOTSTRAP is not set (host:port of the Kafka brokers)")
+    settings.require_kafka()
     options = ServiceOptions(tick_s=args.tick, import_directory=not args.no_import)
     options.dispatch.renotify_s = args.renotify_s
     options.dispatch.lease_s = args.lease_s

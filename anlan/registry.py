@@ -21,6 +21,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from anlan.errors import StartupError
+
 KINDS: dict[str, str] = {
     "rain_mm": "mm",
     "water_level_m": "m",
@@ -80,8 +82,8 @@ class Registry(BaseModel):
         return self._sensors
 
 
-class RegistryError(ValueError):
-    """The sensors file is missing or invalid."""
+class RegistryError(StartupError, ValueError):
+    """The sensors file is missing or invalid (a part cannot start without it)."""
 
 
 def load_registry(path: Path) -> Registry:

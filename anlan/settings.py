@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from anlan.errors import StartupError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEMO_DIR = PACKAGE_DIR / "demo"
 
@@ -88,6 +90,13 @@ class Settings(BaseSettings):
     def topic(self, name: str) -> str:
         """Full topic name for a contract name from :mod:`anlan.topics`."""
         return f"{self.topic_prefix}{name}"
+
+    def require_kafka(self) -> str:
+        """The Kafka bootstrap servers; a :class:`StartupError` saying how to set them if empty."""
+        if not self.kafka_bootstrap:
+            raise StartupError("ANLAN_KAFKA_BOOTSTRAP is not set: host:port of the Kafka brokers "
+                               "(`anlan up` starts a local stack and sets it for its parts)")
+        return self.kafka_bootstrap
 
 
 def load_settings(**overrides: object) -> Settings:

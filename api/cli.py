@@ -112,8 +112,7 @@ def serve(settings: Settings) -> int:
     from api.main import create_app
 
     server_class = _ready_server_class()
-    if not settings.kafka_bootstrap:
-        raise StartupError("ANLAN_KAFKA_BOOTSTRAP is empty; start Kafka (`anlan up`) or set it")
+    settings.require_kafka()
     if not port_free(settings.api_host, settings.api_port):
         raise StartupError(f"port {settings.api_host}:{settings.api_port} is already in use; "
                            "pick another with --port or ANLAN_API_PORT")

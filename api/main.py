@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request, Response
 
 from anlan.errors import StartupError
 from anlan.kafka import make_producer
-from anlan.registry import RegistryError, load_registry
+from anlan.registry import load_registry
 from anlan.settings import Settings
 from api import routes
 from api.metrics import ApiMetrics
@@ -68,10 +68,7 @@ async def _close(state: AppState) -> None:
 def create_app(settings: Settings, options: ApiOptions | None = None) -> FastAPI:
     """The API and console app for ``settings`` (connections open in its lifespan)."""
     options = options or ApiOptions()
-    try:
-        registry = load_registry(settings.sensors_file)
-    except RegistryError as exc:
-        raise StartupError(str(exc)) from exc
+    registry = load_registry(settings.sensors_file)
     state = AppState(settings=settings, options=options, metrics=ApiMetrics(), registry=registry,
                      hub=StreamHub(queue_size=options.stream_queue),
                      limiter=RateLimiter(options.report_per_minute, options.report_burst),

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from anlan.errors import StartupError
-from anlan.stack.net import free_port, wait_port
+from anlan.stack.net import free_port, stop_process, wait_port
 
 DEPLOY_DIR = Path(__file__).resolve().parent.parent / "deploy" / "mosquitto"
 
@@ -97,13 +97,7 @@ class ConfiguredMosquitto:
         return self.port
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self.proc = None
 
     def __enter__(self) -> ConfiguredMosquitto:

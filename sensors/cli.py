@@ -7,8 +7,7 @@ import asyncio
 import logging
 import signal
 
-from anlan.errors import StartupError
-from anlan.registry import RegistryError, load_registry
+from anlan.registry import load_registry
 from anlan.settings import load_settings
 from anlan.stack.readiness import mark_ready
 
@@ -26,12 +25,8 @@ def bridge_main(argv: list[str]) -> int:
                              "bridge is away (default 7 days)")
     args = parser.parse_args(argv)
     settings = load_settings()
-    if not settings.kafka_bootstrap:
-        raise StartupError("ANLAN_KAFKA_BOOTSTRAP is not set (`anlan up` sets it for you)")
-    try:
-        registry = load_registry(settings.sensors_file)
-    except RegistryError as exc:
-        raise StartupError(str(exc)) from exc
+    settings.require_kafka()
+    registry = load_registry(settings.sensors_file)
     from sensors.bridge import Bridge
 
     options = {} if args.session_expiry is None else {"session_expiry_s": args.session_expiry}

@@ -13,7 +13,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from anlan import topics
 from anlan.errors import StartupError
 from anlan.settings import Settings
-from anlan.stack.net import free_port, wait_port
+from anlan.stack.net import free_port, stop_process, wait_port
 
 
 class EmbeddedKafka:
@@ -54,13 +54,7 @@ class EmbeddedKafka:
         return self.bootstrap
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self.proc = None
 
     def __enter__(self) -> EmbeddedKafka:

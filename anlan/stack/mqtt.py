@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from anlan.errors import StartupError
-from anlan.stack.net import free_port, port_open, wait_port
+from anlan.stack.net import free_port, port_open, stop_process, wait_port
 
 
 class LocalMosquitto:
@@ -36,7 +36,5 @@ class LocalMosquitto:
         return self.host, self.port
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(5)
+        stop_process(self.proc)
         self.proc = None

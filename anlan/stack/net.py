@@ -1,8 +1,9 @@
-"""Small network helpers: free ports and probes."""
+"""Small network and process helpers: free ports, probes, stopping a child process."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
 
 
@@ -41,3 +42,17 @@ def port_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 5.0) -> int | None:
+    """SIGTERM ``proc``, SIGKILL it when it has not exited after ``timeout`` s; its exit code."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    return proc.returncode

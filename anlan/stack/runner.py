@@ -218,8 +218,7 @@ def topics_main(argv: list[str]) -> int:
     """``anlan topics``: create every Kafka topic with the configured partition count."""
     argparse.ArgumentParser(prog="anlan topics", description=topics_main.__doc__).parse_args(argv)
     settings = load_settings()
-    if not settings.kafka_bootstrap:
-        raise StartupError("ANLAN_KAFKA_BOOTSTRAP is not set (host:port of the Kafka brokers)")
+    settings.require_kafka()
     created = asyncio.run(create_topics(settings))
     print(f"created {len(created)} topics: {', '.join(created) or '(all existed)'}")
     return 0

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from anlan.errors import StartupError
-from anlan.registry import Registry, RegistryError, load_registry
+from anlan.registry import Registry, load_registry
 from anlan.settings import Settings, load_settings
 from sensors.simulate.publisher import GatewayClients, Progress, Step, play
 from sensors.simulate.scenario import SCENARIO_DIR, ScenarioError, frames, load_scenario
@@ -64,10 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 def _registry(args: argparse.Namespace, settings: Settings) -> Registry:
     if args.gateways:
         return synthetic_registry(args.gateways, args.sensors)
-    try:
-        return load_registry(settings.sensors_file)
-    except RegistryError as exc:
-        raise StartupError(str(exc)) from exc
+    return load_registry(settings.sensors_file)
 
 
 def _credentials(path: Path | None) -> dict[str, str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import timedelta
 from collections.abc import Callable
+from datetime import timedelta
 
 import httpx
 import pytest

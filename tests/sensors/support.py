@@ -15,6 +15,7 @@ import paho.mqtt.client as mqtt
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from anlan.settings import Settings
+from anlan.stack.net import stop_process
 
 
 def bridge_env(settings: Settings, ready_dir: Path) -> dict[str, str]:
@@ -71,16 +72,7 @@ class BridgeProcess:
         self.proc.wait(10)
 
     def stop(self) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        return self.proc.returncode
+        return stop_process(self.proc, 15)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
