@@ -7,7 +7,6 @@ Rows come back as dicts. Nothing here writes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -107,11 +106,6 @@ def latest_readings(conn: Conn, region: str | None = None, kind: str | None = No
 
 # ---------------------------------------------------------------- incidents
 
-def incident(conn: Conn, incident_id: str) -> Row | None:
-    """The current state of one incident."""
-    return _one(conn, "SELECT * FROM incidents WHERE incident_id = %(id)s", {"id": incident_id})
-
-
 def list_incidents(conn: Conn, region: str | None = None, status: str | None = None,
                    limit: int = 100) -> list[Row]:
     """Incidents in a region subtree, most recently changed first; ``status`` is open,
@@ -135,117 +129,19 @@ def gateway_statuses(conn: Conn) -> list[Row]:
     return _all(conn, "SELECT gateway_id, status, at FROM gateway_status ORDER BY gateway_id", {})
 
 
-def incident_timeline(conn: Conn, incident_id: str) -> list[Row]:
-    """Everything that happened to an incident, oldest first: state changes, alerts,
-    deliveries, commands and task changes, each row with ``ts``, ``what`` and details."""
-    return _all(conn, """
-        SELECT ts, 'incident' AS what, change AS detail, level, actor, evidence AS data
-          FROM incident_events WHERE incident_id = %(id)s
-        UNION ALL
-        SELECT sent, 'alert', msg_type || ' ' || alert_id, level, NULL, jsonb_build_object(
-                 'alert_id', alert_id, 'headline', headline, 'tier', tier)
-          FROM alerts WHERE incident_id = %(id)s
-        UNION ALL
-        SELECT at, 'delivery', outcome, NULL, recipient, jsonb_build_object(
-                 'alert_id', alert_id, 'channel', channel, 'attempt', attempt, 'error', error)
-          FROM deliveries WHERE incident_id = %(id)s
-        UNION ALL
-        SELECT ts, 'command', kind, NULL, actor, detail FROM commands WHERE target = %(id)s
-        UNION ALL
-        SELECT e.ts, 'task', e.state, NULL, NULL, jsonb_build_object(
-                 'task_id', t.task_id, 'kind', t.kind, 'title', t.title)
-          FROM task_events e JOIN tasks t USING (task_id) WHERE t.incident_id = %(id)s
-        ORDER BY 1, 2""", {"id": incident_id})
+# ---------------------------------------------------------------- dead letters
 
-
-# ---------------------------------------------------------------- alerts
-
-@dataclass(frozen=True)
-class AlertFilter:
-    """Filters of :func:`list_alerts` (all optional)."""
-
-    region: str | None = None  # subtree
-    levels: tuple[str, ...] = ()  # "IV" … "I"
-    status: str | None = None  # CAP status: Actual, Exercise, System, Test
-    msg_type: str | None = None  # Alert, Update, Cancel
-    incident_id: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    limit: int = 100
-    offset: int = 0
-
-
-_ALERT_COLUMNS = ('a.alert_id, a.incident_id, a.msg_type, a."references", a.status, a.plan, '
-                  "a.hazard, a.region, a.level, a.previous, a.tier, a.sent, a.headline")
-
-
-def list_alerts(conn: Conn, f: AlertFilter = AlertFilter()) -> list[Row]:
-    """Alerts matching ``f``, newest first, with their incident's current status."""
-    where: list[str] = ["true"]
-    params: dict[str, Any] = {"limit": f.limit, "offset": f.offset}
-    if f.region:
-        where.append(subtree_sql("a.region"))
-        params.update(subtree_params(f.region))
-    for name, value in (("status", f.status), ("msg_type", f.msg_type),
-                        ("incident_id", f.incident_id)):
-        if value:
-            where.append(f"a.{name} = %({name})s")
-            params[name] = value
-    if f.levels:
-        where.append("a.level = ANY(%(levels)s)")
-        params["levels"] = list(f.levels)
-    if f.since:
-        where.append("a.sent >= %(since)s")
-        params["since"] = f.since
-    if f.until:
-        where.append("a.sent < %(until)s")
-        params["until"] = f.until
-    return _all(conn, f"SELECT {_ALERT_COLUMNS}, i.status AS incident_status FROM alerts a "
-                "LEFT JOIN incidents i USING (incident_id) "
-                f"WHERE {' AND '.join(where)} ORDER BY a.sent DESC, a.alert_id DESC "
-                "LIMIT %(limit)s OFFSET %(offset)s", params)
-
-
-def active_alerts(conn: Conn, region: str | None = None, include_exercise: bool = True
-                  ) -> list[Row]:
-    """The latest alert of each incident still in force, in a region subtree, worst first.
-
-    In force: the incident's latest alert is not a Cancel and the incident (when known) is
-    not resolved.
-    """
-    where: list[str] = ["true"]
-    params: dict[str, Any] = {}
-    if region:
-        where.append(subtree_sql("a.region"))
-        params.update(subtree_params(region))
-    if not include_exercise:
-        where.append("a.status = 'Actual'")
-    return _all(conn, f"""
-        SELECT * FROM (
-          SELECT DISTINCT ON (a.incident_id) {_ALERT_COLUMNS}, i.status AS incident_status
-            FROM alerts a LEFT JOIN incidents i USING (incident_id)
-           WHERE {' AND '.join(where)}
-           ORDER BY a.incident_id, a.sent DESC, a.alert_id DESC) latest
-         WHERE msg_type <> 'Cancel' AND coalesce(incident_status, 'open') <> 'resolved'
-         ORDER BY array_position(ARRAY['I','II','III','IV'], level), sent DESC""", params)
-
-
-def alert(conn: Conn, alert_id: str) -> Row | None:
-    """One alert in full (texts, evidence, raw event) with its incident's status."""
-    return _one(conn, "SELECT a.*, i.status AS incident_status FROM alerts a "
-                "LEFT JOIN incidents i USING (incident_id) WHERE a.alert_id = %(id)s",
-                {"id": alert_id})
-
-
-def delivery_log(conn: Conn, alert_id: str) -> list[Row]:
-    """Every delivery attempt of an alert, oldest first."""
-    return _all(conn, "SELECT delivery_id, recipient, channel, attempt, outcome, error, at "
-                "FROM deliveries WHERE alert_id = %(id)s ORDER BY at, delivery_id",
-                {"id": alert_id})
-
-
-def deadletters(conn: Conn, limit: int = 100, stage: str | None = None) -> list[Row]:
-    """The most recent dead letters (original bytes included)."""
-    return _all(conn, "SELECT id, stage, reason, source_topic, key, original, at FROM deadletters "
-                "WHERE %(stage)s::text IS NULL OR stage = %(stage)s "
-                "ORDER BY at DESC, id DESC LIMIT %(limit)s", {"stage": stage, "limit": limit})
+def deadletters(conn: Conn, *, stage: str | None = None, key: str | None = None,
+                since: datetime | None = None, limit: int = 100,
+                preview_bytes: int = 4096) -> list[Row]:
+    """The newest dead letters first (optionally of one stage, key or since a time), with
+    ``head``: the first ``preview_bytes`` of the original, and ``size``: its full length."""
+    return _all(conn, "SELECT id, stage, reason, source_topic, key, at, "
+                "substring(original FROM 1 FOR %(n)s) AS head, "
+                "octet_length(original) AS size FROM deadletters "
+                "WHERE (%(stage)s::text IS NULL OR stage = %(stage)s) "
+                "AND (%(key)s::text IS NULL OR key = %(key)s) "
+                "AND (%(since)s::timestamptz IS NULL OR at >= %(since)s) "
+                "ORDER BY at DESC, id DESC LIMIT %(limit)s",
+                {"n": preview_bytes, "stage": stage, "key": key, "since": since,
+                 "limit": limit})

@@ -14,8 +14,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel
 
-from api.data.rows import fetch_all
 from api.deps import CurrentUser, DbConn, User
+from store import queries
 
 router = APIRouter(prefix="/deadletters", tags=["deadletters"])
 READERS = frozenset({"admin", "technician", "duty_officer"})
@@ -48,15 +48,8 @@ def list_deadletters(user: Annotated[User, Depends(_reader)], conn: DbConn,
                      since: AwareDatetime | None = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[DeadLetterRow]:
     """The newest dead letters first, optionally of one stage, key or since a time."""
-    rows = fetch_all(conn, "SELECT id, stage, reason, source_topic, key, at, "
-                     "substring(original FROM 1 FOR %(n)s) AS head, "
-                     "octet_length(original) AS size FROM deadletters "
-                     "WHERE (%(stage)s::text IS NULL OR stage = %(stage)s) "
-                     "AND (%(key)s::text IS NULL OR key = %(key)s) "
-                     "AND (%(since)s::timestamptz IS NULL OR at >= %(since)s) "
-                     "ORDER BY at DESC, id DESC LIMIT %(limit)s",
-                     {"n": PREVIEW_BYTES, "stage": stage, "key": key, "since": since,
-                      "limit": limit})
+    rows = queries.deadletters(conn, stage=stage, key=key, since=since, limit=limit,
+                               preview_bytes=PREVIEW_BYTES)
     return [DeadLetterRow(id=r["id"], stage=r["stage"], reason=r["reason"],
                           source_topic=r["source_topic"], key=r["key"], at=r["at"],
                           original_text=bytes(r["head"]).decode("utf-8", "replace"),
