@@ -54,6 +54,9 @@ def level_actions(level: Level, actions: Any, values: Mapping[str, Any]) -> Leve
         notify=tuple({"role": n.role, "tier": n.tier} for n in actions.notify),
         tasks=tuple(_task_spec(t, vals) for t in actions.tasks),
         ack_timeout_s=actions.ack_timeout,
+        renotify_s=actions.renotify,
+        cap={"category": list(cap.category), "urgency": cap.urgency,
+             "certainty": cap.certainty, "response_type": list(cap.response_type)},
         headline=render(_text(cap.headline), vals),
         description=render(_text(cap.description), vals) if cap.description else "",
         instruction=render(_text(cap.instruction), vals))

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from anlan.events import Alert, IncidentEvent, Level, Task
 from streams.incidents.model import Incident
-from streams.incidents.planview import PlanView
+from streams.incidents.planview import LevelActions, PlanView
 
 MsgType = Literal["Alert", "Update", "Cancel"]
 
@@ -47,7 +47,8 @@ def make_alert(cur: Incident, plan: PlanView, msg_type: MsgType, previous: Level
         references=list(cur.alerts), status="Exercise" if cur.exercise else "Actual",
         plan=cur.plan, hazard=cur.hazard, region=cur.region, level=level, previous=previous,
         sent=ts, headline=headline, description=description, instruction=instruction,
-        evidence=evidence, notify=[dict(n) for n in actions.notify] if msg_type != "Cancel"
+        evidence=_with_plan_fields(evidence, actions),
+        notify=[dict(n) for n in actions.notify] if msg_type != "Cancel"
         else [dict(n) for n in plan.actions(previous).notify],
         ack_timeout_s=actions.ack_timeout_s if msg_type != "Cancel" else None)
     cur.alerts.append(alert_id)
@@ -67,7 +68,19 @@ def make_tasks(cur: Incident, plan: PlanView, ts: datetime) -> list[Task]:
             state="open", region=cur.region, title=spec.title, quota=spec.quota,
             skills=list(spec.skills), ts=ts,
             deadline=ts + timedelta(seconds=spec.deadline_s) if spec.deadline_s else None,
-            detail={"plan": cur.plan, "level": cur.level.value, **spec.detail}))
+            detail={"plan": cur.plan, "level": cur.level.value, **spec.detail,
+                    **({"exercise": True} if cur.exercise else {})}))
+    return out
+
+
+def _with_plan_fields(evidence: dict[str, Any], actions: LevelActions) -> dict[str, Any]:
+    """The evidence plus what the dispatcher takes from the plan level: its CAP fields
+    (``cap``) and re-notification interval (``renotify_interval_s``)."""
+    out = dict(evidence)
+    if actions.cap:
+        out["cap"] = actions.cap
+    if actions.renotify_s:
+        out["renotify_interval_s"] = actions.renotify_s
     return out
 
 

@@ -29,6 +29,8 @@ class LevelActions:
     notify: tuple[dict[str, Any], ...] = ()
     tasks: tuple[TaskSpec, ...] = ()
     ack_timeout_s: float | None = None
+    renotify_s: float | None = None  # repeat to who has not acknowledged (None: ack timeout)
+    cap: dict[str, Any] = field(default_factory=dict)  # category, urgency, certainty, response
     headline: str = ""
     description: str = ""
     instruction: str = ""

@@ -120,3 +120,36 @@ def test_manual_alert_and_drill_open_an_incident() -> None:
     drill = apply_command(drill_slot, cmd("drill", f"rainstorm:{REGION}", "d1", level="IV"),
                           PLAN)
     assert drill.alerts[0].status == "Exercise" and drill.incidents[0].exercise
+    drill_slot = Slot(plan="rainstorm", region=REGION)
+    drill = apply_command(drill_slot, cmd("drill", f"rainstorm:{REGION}", "d2", level="II"), PLAN)
+    assert drill.tasks and all(t.detail.get("exercise") is True for t in drill.tasks)
+    assert "exercise" not in out.tasks[0].detail  # a real manual alert's task is real
+
+
+def test_alerts_carry_the_plan_levels_cap_fields_and_renotify_interval() -> None:
+    cap = {"category": ["Met"], "urgency": "Expected", "certainty": "Likely",
+           "response_type": ["Prepare", "Monitor"]}
+    plan = PlanView(plan_id="rainstorm", hazard="rainstorm", name="暴雨", levels={
+        Level.IV: LevelActions(notify=({"role": "grid_worker", "tier": "grid"},),
+                               ack_timeout_s=1800, renotify_s=600, cap=cap)})
+    slot = Slot(plan="rainstorm", region=REGION)
+    issued = apply_signal(slot, sig(Level.IV, 0), plan).alerts[0]
+    assert issued.evidence["cap"] == cap and issued.evidence["renotify_interval_s"] == 600
+    assert issued.evidence["summary"] == "level IV"  # the trigger's evidence is kept
+    cancel = apply_signal(slot, sig(Level.NONE, 200, Level.IV), plan).alerts[0]
+    assert cancel.msg_type == "Cancel" and cancel.evidence["cap"]["category"] == ["Met"]
+
+
+def test_shipped_plans_give_every_level_its_cap_fields() -> None:
+    from anlan.settings import load_settings
+    from streams.app import load_book
+
+    book = load_book(load_settings())
+    for plan_id in book.plans:
+        view = book.view(plan_id, REGION)
+        for level in (Level.IV, Level.III, Level.II, Level.I):
+            actions = view.actions(level)
+            if actions.notify:
+                assert actions.cap["category"] and actions.cap["response_type"], plan_id
+    gale = book.view("gale", REGION)
+    assert any(gale.actions(level).renotify_s for level in gale.levels)
