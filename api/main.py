@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
+from fastapi_offline import FastAPIOffline
 
 from anlan.errors import StartupError
 from anlan.kafka import make_producer
@@ -84,7 +85,9 @@ def create_app(settings: Settings, options: ApiOptions | None = None) -> FastAPI
         finally:
             await _close(state)
 
-    app = FastAPI(title="Anlan 安澜 API", version="1", lifespan=lifespan,
+    # /docs and /redoc from files in the fastapi-offline wheel, not a CDN: deployments on a
+    # government intranet have no internet access.
+    app = FastAPIOffline(title="Anlan 安澜 API", version="1", lifespan=lifespan,
                   description="Alerts, incidents, tasks and the duty console of Anlan.")
     app.state.anlan = state
     for router in routes.API_ROUTERS:

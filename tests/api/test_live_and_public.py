@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -166,6 +167,15 @@ def test_console_is_served_without_cdn(client: httpx.Client) -> None:
         assert "https://" not in resp.text
     assert client.get("/console/../main.py").status_code == 404
     assert client.get("/", follow_redirects=False).headers["location"] == "/console/"
+
+
+def test_api_docs_are_served_without_cdn(client: httpx.Client) -> None:
+    for page in ("/docs", "/redoc"):
+        html = client.get(page)
+        assert html.status_code == 200 and "/openapi.json" in html.text
+        assert "https://" not in html.text and "http://" not in html.text
+        for src in re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html.text):
+            assert client.get(src).status_code == 200, src
 
 
 def test_stream_accepts_the_login_cookie(api_server: Server) -> None:
