@@ -204,10 +204,11 @@ def _wait_for_signal(stack: LocalStack, stop: threading.Event) -> int:
 def up_main(argv: list[str]) -> int:
     """``anlan up``: the local stack without a drill, until Ctrl-C."""
     argparse.ArgumentParser(prog="anlan up", description=up_main.__doc__).parse_args(argv)
-    stack = LocalStack(load_settings())
+    admin_password = os.environ.get("ANLAN_API_ADMIN_PASSWORD", DEMO_ADMIN_PASSWORD)
+    stack = LocalStack(load_settings(), extra_env={"ANLAN_API_ADMIN_PASSWORD": admin_password})
     try:
         settings = stack.start()
-        print(f"API and console at http://{settings.api_host}:{settings.api_port} — Ctrl-C stops")
+        print(_console_line(settings, admin_password), flush=True)
         return _wait_for_signal(stack, threading.Event())
     finally:
         print("Stopping …")
@@ -260,13 +261,17 @@ def demo_main(argv: list[str]) -> int:
             return 1
         if args.once:
             return 0
-        print(f"Console at http://{settings.api_host}:{settings.api_port} — log in as admin / "
-              f"{admin_password} (set on the database's first run) — Ctrl-C stops", flush=True)
+        print(_console_line(settings, admin_password), flush=True)
         return _wait_for_signal(stack, threading.Event())
     finally:
         print("Stopping …", flush=True)
         stack.stop()
         receiver.stop()
+
+
+def _console_line(settings: Settings, admin_password: str) -> str:
+    return (f"Console at http://{settings.api_host}:{settings.api_port} — log in as admin / "
+            f"{admin_password} (created on the database's first run) — Ctrl-C stops")
 
 
 def _wait_for_red(receiver: NotificationReceiver, stack: LocalStack, timeout: float) -> bool:
