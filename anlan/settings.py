@@ -19,6 +19,10 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 DEMO_DIR = PACKAGE_DIR / "demo"
 
 
+DEFAULT_API_SECRET = "change-me-in-production"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 class Settings(BaseSettings):
     """All configuration of Anlan. Every field maps to ``ANLAN_<FIELD>``."""
 
@@ -81,7 +85,8 @@ class Settings(BaseSettings):
     # API
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    api_secret: str = Field("change-me-in-production", description="signs login tokens")
+    api_secret: str = Field(DEFAULT_API_SECRET, description="signs login tokens; `anlan api` "
+                            "refuses the default on an address other than loopback")
 
     # Local stack
     state_dir: Path = Field(Path(".anlan"), description="logs and state of local runs")

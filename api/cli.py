@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 
 from anlan.errors import StartupError
-from anlan.settings import Settings, load_settings
+from anlan.settings import DEFAULT_API_SECRET, LOOPBACK_HOSTS, Settings, load_settings
 from anlan.stack.net import port_free, port_open
 from anlan.stack.readiness import mark_ready
 from api import accounts
@@ -113,6 +113,11 @@ def serve(settings: Settings) -> int:
 
     server_class = _ready_server_class()
     settings.require_kafka()
+    if settings.api_secret == DEFAULT_API_SECRET and settings.api_host not in LOOPBACK_HOSTS:
+        raise StartupError(f"ANLAN_API_SECRET is the default, which lets anyone forge logins on "
+                           f"{settings.api_host}; set it to a long random string (the same for "
+                           "every API process), e.g. `python -c 'import secrets; "
+                           "print(secrets.token_urlsafe(32))'`")
     if not port_free(settings.api_host, settings.api_port):
         raise StartupError(f"port {settings.api_host}:{settings.api_port} is already in use; "
                            "pick another with --port or ANLAN_API_PORT")

@@ -97,3 +97,14 @@ def test_unreachable_kafka_is_a_one_line_error(api_settings: Settings,
     assert run(["api", "--port", str(free_port())]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no Kafka broker answers" in err[0]
+
+
+def test_default_secret_is_refused_off_loopback(api_settings: Settings,
+                                                capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANLAN_API_SECRET", raising=False)
+    monkeypatch.setenv("ANLAN_DATABASE_URL", api_settings.database_url)
+    monkeypatch.setenv("ANLAN_KAFKA_BOOTSTRAP", api_settings.kafka_bootstrap)
+    assert run(["api", "--host", "0.0.0.0", "--port", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "ANLAN_API_SECRET is the default" in err[0]
