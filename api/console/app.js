@@ -250,9 +250,10 @@
 
   // ------------------------------------------------------------------ regions
   async function loadRegions() {
-    const [tree, gateways, sensors] = await Promise.all([
+    const [tree, gateways, sensors, letters] = await Promise.all([
       api("/regions/tree").catch(() => []), api("/gateways").catch(() => []),
-      api("/sensors").catch(() => [])]);
+      api("/sensors").catch(() => []),
+      api("/deadletters?limit=50").catch(() => null)]);  // null: this role may not read them
     const node = (r) => el("li", { dataset: { region: r.id, worst: r.worst_level || "none" } },
       el("span", { class: `dot lvl-${(LEVELS[r.worst_level] || LEVELS.none).colour}` }),
       " ", el("a", { href: "#/board", onclick: () => { $("region-filter").value = r.id; } }, r.name),
@@ -269,6 +270,11 @@
       el("td", {}, regionName(s.region)),
       el("td", {}, s.value === null || s.value === undefined ? "—" : `${s.value} ${s.unit || ""}`),
       el("td", {}, fmtTime(s.ts)))));
+    $("deadletters-box").hidden = letters === null;
+    $("deadletters").replaceChildren(...(letters || []).map((d) => el("tr", {},
+      el("td", {}, fmtTime(d.at)), el("td", {}, d.stage),
+      el("td", {}, d.key || d.source_topic),
+      el("td", { title: d.original_text }, d.reason))));
   }
 
   // ------------------------------------------------------------------ wiring

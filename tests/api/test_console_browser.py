@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from anlan import topics
-from anlan.events import Level, Reading, Readings, Task
+from anlan.events import DeadLetter, Level, Reading, Readings, Task
 from anlan.settings import Settings
 from tests.api.conftest import PASSWORD, Server
 from tests.api.helpers import (
@@ -130,7 +130,9 @@ def test_incident_evidence_chart_and_region_tree(
     alert = alert_for(inc, headline="河口村暴雨橙色预警", sent=now)
     store_events(api_settings.database_url, Readings(gateway_id="gw-0001", seq=7,
                                                      received_at=now, readings=readings),
-                 inc, alert)
+                 inc, alert, DeadLetter.of("bridge", "readings[0]: timestamp has no UTC offset",
+                                           "anlan/v1/gw/bad-console-gw/readings", b"{}",
+                                           key="bad-console-gw"))
     page = login(browser, api_server.base_url, "admin")
     page.goto(f"{api_server.base_url}/console/#/incident/{alert.alert_id}")
     chart = page.locator("#evidence svg.chart")
@@ -146,6 +148,8 @@ def test_incident_evidence_chart_and_region_tree(
     county = page.locator('#region-tree li[data-region="360121"]').first
     expect(county).not_to_have_attribute("data-worst", "none")
     expect(page.locator("#gateways tr")).to_have_count(3)
+    expect(page.locator("#deadletters-box")).to_be_visible()
+    expect(page.locator("#deadletters")).to_contain_text("bad-console-gw")
     page.screenshot(path=str(tmp_path / "regions.png"), full_page=True)
     grid.locator("a").first.click()  # a region opens the board filtered to it
     expect(page.locator("#board-view")).to_be_visible()
