@@ -80,10 +80,11 @@ def scope_region(plan: Plan, region: str) -> str:
 
 # ---------------------------------------------------------------------- sensors
 
-def sensor_level(plan: Plan, sensor: SensorInfo, state: SensorState, now: datetime,
+def sensor_level(plan: Plan, sensor: SensorInfo, state: SensorState, now: datetime | float,
                  region_override: str | Override | None = None, *,
                  current: Level = Level.NONE) -> SensorAssessment:
-    """The highest level whose sensor trigger holds for ``sensor`` at event time ``now``.
+    """The highest level whose sensor trigger holds for ``sensor`` at event time ``now`` (an
+    aware datetime or epoch seconds).
 
     ``current`` is the sensor's level so far: levels at or below it are left only when their
     value drops below threshold − hysteresis. ``region_override`` picks the overrides of another
@@ -98,7 +99,7 @@ def sensor_level(plan: Plan, sensor: SensorInfo, state: SensorState, now: dateti
         triggers, step = triggers_of(*_apply(plan, [region_override]), kind)
     else:
         triggers, step = plan.triggers_for(region_override, kind)
-    t = now.timestamp()
+    t = now if isinstance(now, float | int) else now.timestamp()
     last = state.latest()
     stale = last is None or t - last[0] > step.missing_data.after
     if stale:

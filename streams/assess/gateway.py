@@ -85,14 +85,14 @@ def process_message(state: GatewayState, msg: RawReadings, registry: Registry,
     """Validate and assess one gateway message, updating ``state`` in place."""
     result = validate_message(msg, registry, state.memory)
     touched: dict[str, SensorInfo] = {}
-    for info, reading in result.assessable:
+    for info, reading, t in result.assessable:
         plans = book.for_kind(info.kind)
         if not plans:
             continue
         sensor_state = state.states.get(info.sensor_id)
         if sensor_state is None:
             sensor_state = state.states[info.sensor_id] = book.new_state(info.kind)
-        sensor_state.add(reading.ts, reading.value)
+        sensor_state.add(t, reading.value)
         touched[info.sensor_id] = info
     out = GatewayOutput(result=result)
     for info in touched.values():
@@ -109,12 +109,12 @@ def _assess_sensor(state: GatewayState, info: SensorInfo, book: PlanBook
     if latest is None:
         return []
     t = latest[0]
-    now = datetime.fromtimestamp(t, UTC)
+    now: datetime | None = None  # made only when a change is sent
     conds = state.conditions.setdefault(info.sensor_id, {})
     changes: list[ConditionChange] = []
     for plan in book.for_kind(info.kind):
         cond = conds.get(plan.id) or Condition()
-        a = sensor_level(plan, info, sensor_state, now, current=cond.level)
+        a = sensor_level(plan, info, sensor_state, t, current=cond.level)
         if a.level is not Level.NONE:
             cond.active = t
         changed = a.level != cond.level
@@ -123,6 +123,8 @@ def _assess_sensor(state: GatewayState, info: SensorInfo, book: PlanBook
             continue
         cond.level, cond.sent = a.level, t
         conds[plan.id] = cond
+        if now is None:
+            now = datetime.fromtimestamp(t, UTC)
         changes.append(ConditionChange(
             plan=plan.id, region=region_of(plan, info), sensor=info.sensor_id, kind=info.kind,
             level=a.level, stale=a.stale, ts=now, evidence=a.evidence))

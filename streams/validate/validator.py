@@ -25,7 +25,23 @@ SEEN_RING = 32
 """How many recent reading times per sensor are kept for deduplication."""
 
 _NO_RULES = KindRules()
-_NOT_ASSESSED = {QualityFlag.SPIKE, QualityFlag.DUPLICATE}
+_SPIKE, _DUPLICATE, _STALE = QualityFlag.SPIKE, QualityFlag.DUPLICATE, QualityFlag.STALE
+_MAX_AGE_S, _MAX_FUTURE_S, _STALE_S = (MAX_AGE.total_seconds(), MAX_FUTURE.total_seconds(),
+                                       STALE_AFTER.total_seconds())
+_RULES: dict[int, tuple[SensorInfo, KindRules]] = {}
+
+
+def _rules_of(info: SensorInfo) -> KindRules:
+    """``rules_for(info.kind, info.attrs)``, memoised per registry entry (the registry is
+    reference data: an entry's kind and attributes do not change while it is loaded)."""
+    hit = _RULES.get(id(info))
+    if hit is not None and hit[0] is info:
+        return hit[1]
+    rules = rules_for(info.kind, info.attrs)
+    if len(_RULES) >= 100_000:
+        _RULES.clear()
+    _RULES[id(info)] = (info, rules)  # holds ``info``: its id is not reused while cached
+    return rules
 
 
 @dataclass
@@ -108,7 +124,8 @@ class ValidationResult:
     readings: list[CheckedReading] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     duplicates: int = 0
-    assessable: list[tuple[SensorInfo, CheckedReading]] = field(default_factory=list)
+    assessable: list[tuple[SensorInfo, CheckedReading, float]] = field(default_factory=list)
+    """Readings the assessment may use, with their sensor and their time in epoch seconds."""
 
 
 def validate_message(msg: RawReadings, registry: Registry,
@@ -116,34 +133,38 @@ def validate_message(msg: RawReadings, registry: Registry,
     """Validate every reading of ``msg``; update ``memory`` (per sensor id) in place."""
     result = ValidationResult()
     received = msg.received_at.timestamp()
-    window = (received - MAX_AGE.total_seconds(), received + MAX_FUTURE.total_seconds(),
-              received - STALE_AFTER.total_seconds())
+    window = (received - _MAX_AGE_S, received + _MAX_FUTURE_S, received - _STALE_S)
+    gateway = msg.gateway_id
+    sensor_of = registry.sensor
+    readings, assessable = result.readings, result.assessable
     for raw in msg.readings:
-        info = registry.sensor(raw.sensor)
-        rules = rules_for(info.kind, info.attrs) if info is not None else _NO_RULES
-        ts = raw.ts.timestamp()
-        reason = _reject_reason(msg.gateway_id, raw.kind, raw.value, ts, window, info, rules)
+        sid = raw.sensor
+        info = sensor_of(sid)
+        rules = _rules_of(info) if info is not None else _NO_RULES
+        ts = raw.ts.timestamp()  # once per reading: the rest of the path uses this
+        value = raw.value
+        reason = _reject_reason(gateway, raw.kind, value, ts, window, info, rules)
         if reason is not None or info is None:
-            result.rejected.append(Rejection(raw.sensor, raw.ts.isoformat(), reason or "?"))
+            result.rejected.append(Rejection(sid, raw.ts.isoformat(), reason or "?"))
             continue
-        mem = memory.get(raw.sensor)
+        mem = memory.get(sid)
         if mem is None:
-            mem = memory[raw.sensor] = SensorMemory()
+            mem = memory[sid] = SensorMemory()
         dup = mem.is_duplicate(ts)
         if dup:
             result.duplicates += 1
             continue
-        flags = _flags(raw.value, ts, rules, mem)
+        flags = _flags(value, ts, rules, mem)
         if dup is None or ts < window[2]:
-            flags.append(QualityFlag.STALE)
+            flags.append(_STALE)
         if dup is None:
-            flags.append(QualityFlag.DUPLICATE)  # cannot rule it out: keep it out of the sums
+            flags.append(_DUPLICATE)  # cannot rule it out: keep it out of the sums
         else:
-            mem.remember(ts, raw.value, QualityFlag.SPIKE in flags)
-        reading = CheckedReading(raw.sensor, raw.ts, raw.kind, raw.value, info.region, flags)
-        result.readings.append(reading)
-        if not flags or not _NOT_ASSESSED.intersection(flags):
-            result.assessable.append((info, reading))
+            mem.remember(ts, value, _SPIKE in flags)
+        reading = CheckedReading(sid, raw.ts, raw.kind, value, info.region, flags)
+        readings.append(reading)
+        if not flags or (_SPIKE not in flags and _DUPLICATE not in flags):
+            assessable.append((info, reading, ts))
     return result
 
 
