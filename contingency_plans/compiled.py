@@ -113,10 +113,12 @@ def _compile_leaf(leaf: SensorLeaf) -> Check:
     held = leaf.duration if isinstance(leaf, Held) else None
     daily = isinstance(leaf, ConsecutiveDays)
 
+    constant = leaf.gte + leaf.offset if leaf.gte is not None else None
+
     def check(ctx: Ctx, matched: Matched) -> bool:
         if ctx.kind != kind:
             return False
-        threshold = threshold_of(ctx.attrs)
+        threshold = constant if constant is not None else threshold_of(ctx.attrs)
         if threshold is None:
             return False
         if ctx.staying:

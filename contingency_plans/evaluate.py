@@ -118,8 +118,11 @@ def sensor_level(plan: Plan, sensor: SensorInfo, state: SensorState, now: dateti
         if check(ctx, matched):
             return SensorAssessment(level, _base(sensor, last, stale, level=level.value,
                                                  matched=matched), kind, stale)
-    extra = {} if last is None else {"latest": last[1]}
-    return SensorAssessment(Level.NONE, _base(sensor, last, stale, **extra), kind, stale)
+    if stale or last is None:
+        extra = {} if last is None else {"latest": last[1]}
+        return SensorAssessment(Level.NONE, _base(sensor, last, stale, **extra), kind, stale)
+    return SensorAssessment(Level.NONE, {"sensor": sensor.sensor_id, "kind": kind,
+                                         "latest": last[1]}, kind, False)
 
 
 def _base(sensor: SensorInfo, last: tuple[float, float] | None, stale: bool,

@@ -91,9 +91,22 @@ class SensorState:
 
     def add(self, ts: Time, value: float) -> None:
         """Add one reading (any order; readings older than the horizon are dropped)."""
-        t = ts if isinstance(ts, float | int) else ts.timestamp()
+        t = ts if type(ts) is float or isinstance(ts, float | int) else ts.timestamp()
         k = -int(-t // self.bucket_s)
         sums = self._sums
+        i = k - self._k0
+        if sums and 0 <= i < len(sums):  # the usual case: a bucket already kept
+            sums[i] += value
+            maxs = self._maxs
+            m = maxs[i]
+            if m is None or value > m:
+                maxs[i] = value
+            last = self._last
+            if last is None or t >= last[0]:
+                self._last = (t, value)
+            if self.sample_s > 0:
+                self._add_sample(t, value)
+            return
         if not sums:
             self._k0 = k
             sums.append(0.0)
@@ -158,12 +171,12 @@ class SensorState:
 
     def window_sum(self, end: Time, seconds: float) -> float:
         """Sum of the readings in ``(end − seconds, end]`` (whole buckets)."""
-        lo, hi = self._span(_secs(end), seconds)
+        lo, hi = self._span(end if type(end) is float else _secs(end), seconds)
         return sum(self._sums[lo:hi])
 
     def window_max(self, end: Time, seconds: float) -> float | None:
         """Highest reading in ``(end − seconds, end]`` (whole buckets); None without data."""
-        lo, hi = self._span(_secs(end), seconds)
+        lo, hi = self._span(end if type(end) is float else _secs(end), seconds)
         return max((m for m in self._maxs[lo:hi] if m is not None), default=None)
 
     def latest(self) -> tuple[float, float] | None:

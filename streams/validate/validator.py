@@ -9,8 +9,10 @@ a duplicate (a replayed or re-sent message) and is dropped silently: a replay is
 from __future__ import annotations
 
 import bisect
+import operator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import repeat
 from typing import Any
 
 from anlan.events import QualityFlag, RawReadings
@@ -57,7 +59,7 @@ class SensorMemory:
     def to_dict(self) -> dict[str, Any]:
         base = self.last_ts or 0.0
         return {"t": self.last_ts, "v": self.last_value, "vt": self.value_ts,
-                "f": self.flat_since, "s": [s - base for s in self.seen]}
+                "f": self.flat_since, "s": list(map(operator.sub, self.seen, repeat(base)))}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SensorMemory:
