@@ -7,7 +7,7 @@ import asyncio
 import logging
 
 from anlan.errors import StartupError
-from anlan.registry import RegistryError, load_registry
+from anlan.registry import load_registry
 from anlan.settings import Settings, load_settings
 from anlan.stack.kafka import create_topics
 from streams.app import INTERNAL, create_app, internal_topic, load_book
@@ -31,12 +31,8 @@ def worker_main(argv: list[str]) -> int:
     parser.add_argument("--loglevel", default=None, help="log level (default ANLAN_LOG_LEVEL)")
     args = parser.parse_args(argv)
     settings = load_settings()
-    if not settings.kafka_bootstrap:
-        raise StartupError("ANLAN_KAFKA_BOOTSTRAP is not set (`anlan up` sets it for you)")
-    try:
-        registry = load_registry(settings.sensors_file)
-    except RegistryError as exc:
-        raise StartupError(str(exc)) from exc
+    settings.require_kafka()
+    registry = load_registry(settings.sensors_file)
     try:
         book = load_book(settings)
     except Exception as exc:  # the plans' loader names the file and field
