@@ -10,6 +10,7 @@ from __future__ import annotations
 ROLES = ("admin", "duty_officer", "leader", "grid_worker", "technician", "viewer")
 ACTING_ROLES = frozenset({"admin", "duty_officer", "leader"})  # ack / resolve / escalate / issue
 DIRECTORY_ROLES = frozenset({"admin", "duty_officer"})  # edit reference data in their subtree
+DEADLETTER_ROLES = frozenset({"admin", "technician", "duty_officer"})  # read rejected data
 
 
 def in_scope(scope: str, region: str | None) -> bool:

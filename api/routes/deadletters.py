@@ -15,15 +15,15 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel
 
 from api.deps import CurrentUser, DbConn, User
+from api.scope import DEADLETTER_ROLES
 from store import queries
 
 router = APIRouter(prefix="/deadletters", tags=["deadletters"])
-READERS = frozenset({"admin", "technician", "duty_officer"})
 PREVIEW_BYTES = 4096
 
 
 def _reader(user: CurrentUser) -> User:
-    if user.role not in READERS:
+    if user.role not in DEADLETTER_ROLES:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role} may not read these")
     return user
 
