@@ -8,6 +8,7 @@ to ``matched`` (an ``all`` that fails takes its partial descriptions back out).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from contingency_plans.conditions import (
     Held,
     SensorCondition,
     SensorLeaf,
+    WindowSum,
 )
 from contingency_plans.durations import format_duration
 from contingency_plans.state import SensorState
@@ -158,3 +160,74 @@ def _describer(leaf: SensorLeaf) -> Callable[[Any, float], dict[str, Any]]:
 
 def _round(x: Any) -> Any:
     return round(x, 3) if isinstance(x, float) else x
+
+
+# ---------------------------------------------------------------------- quiet bounds
+
+Bound = tuple[float, float] | None
+"""How far a sensor at no level is from any trigger: ``(budget, cap)`` means the condition
+cannot start to hold while the readings added since sum to less than ``budget`` and each is
+below ``cap`` (``math.inf``: no limit); ``None``: it may hold after any reading."""
+NEVER: Bound = (math.inf, math.inf)
+
+
+def combine_any(bounds: list[Bound]) -> Bound:
+    """The bound of "any of these holds" (also: of several levels or plans together)."""
+    if any(b is None for b in bounds):
+        return None
+    return (min((b[0] for b in bounds if b is not None), default=math.inf),
+            min((b[1] for b in bounds if b is not None), default=math.inf))
+
+
+def compile_bound(cond: SensorCondition) -> Callable[[Ctx], Bound]:
+    """A closure giving the :data:`Bound` of ``cond`` for a sensor at no level (no
+    hysteresis) at ``ctx.t``. Sums are bounded only while the sensor's state holds no
+    negative amount; a rate of change is never bounded."""
+    if isinstance(cond, AnyOfSensor):
+        subs = tuple(compile_bound(c) for c in cond.conditions)
+        return lambda ctx: combine_any([f(ctx) for f in subs])
+    if isinstance(cond, AllOfSensor):
+        subs = tuple(compile_bound(c) for c in cond.conditions)
+
+        def all_of(ctx: Ctx) -> Bound:  # cannot hold while any one part cannot
+            for f in subs:
+                b = f(ctx)
+                if b is not None:
+                    return b
+            return None
+        return all_of
+    return _leaf_bound(cond)
+
+
+def _leaf_bound(leaf: SensorLeaf) -> Callable[[Ctx], Bound]:
+    kind, threshold_of, value_of = leaf.kind, _threshold_of(leaf), _value_of(leaf)
+    if leaf.type == "rate":
+        return lambda ctx: None if ctx.kind == kind else NEVER
+    total = isinstance(leaf, WindowSum)
+    daily = isinstance(leaf, ConsecutiveDays)
+
+    def bound(ctx: Ctx) -> Bound:
+        if ctx.kind != kind:
+            return NEVER
+        threshold = threshold_of(ctx.attrs)
+        if threshold is None:
+            return NEVER
+        limit = threshold - EPS
+        if total:  # a window sum grows by at most what is added (amounts ≥ 0)
+            if not ctx.state.nonnegative:
+                return None
+            budget = limit - (value_of(ctx) or 0.0)
+            return (budget, math.inf) if budget > 0 else None
+        # latest, held, window maximum, today's maximum: only a reading ≥ threshold starts it
+        if daily:
+            days = value_of(ctx)
+            value = days[-1] if days else None
+        else:
+            value = value_of(ctx) if leaf.type != "held" else _latest(ctx)
+        return (math.inf, limit) if value is None or value < limit else None
+    return bound
+
+
+def _latest(ctx: Ctx) -> float | None:
+    last = ctx.state.latest()
+    return None if last is None else last[1]

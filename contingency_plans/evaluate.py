@@ -21,7 +21,7 @@ from typing import Any
 
 from anlan.events import Level
 from anlan.registry import SensorInfo
-from contingency_plans.compiled import Ctx
+from contingency_plans.compiled import Bound, Ctx, combine_any
 from contingency_plans.conditions import (
     AllOfRegion,
     AnyOfRegion,
@@ -123,6 +123,17 @@ def sensor_level(plan: Plan, sensor: SensorInfo, state: SensorState, now: dateti
         return SensorAssessment(Level.NONE, _base(sensor, last, stale, **extra), kind, stale)
     return SensorAssessment(Level.NONE, {"sensor": sensor.sensor_id, "kind": kind,
                                          "latest": last[1]}, kind, False)
+
+
+def sensor_bound(plan: Plan, sensor: SensorInfo, state: SensorState, now: float) -> Bound:
+    """How far ``sensor``, at no level of ``plan`` at event time ``now`` (its newest reading),
+    is from every trigger of the plan (see :data:`contingency_plans.compiled.Bound`): while the
+    readings added after ``now`` stay within it, :func:`sensor_level` stays at no level, so it
+    need not be called."""
+    if sensor.kind not in plan.kinds:
+        return (float("inf"), float("inf"))
+    ctx = Ctx(state, sensor.attrs, now, plan.utc_offset_h * 3600.0, sensor.kind)
+    return combine_any([f(ctx) for f in plan.bounds_for(sensor.region, sensor.kind)])
 
 
 def _base(sensor: SensorInfo, last: tuple[float, float] | None, stale: bool,

@@ -141,6 +141,8 @@ class Plan(_Strict):
     _by_region: dict[str, tuple[dict[Level, LevelSpec], StepDown]] = PrivateAttr(
         default_factory=dict)
     _triggers: dict[tuple[str, str], Triggers] = PrivateAttr(default_factory=dict)
+    _bounds: dict[tuple[str, str], tuple[Callable[..., Any], ...]] = PrivateAttr(
+        default_factory=dict)
 
     def for_region(self, region: str) -> tuple[dict[Level, LevelSpec], StepDown]:
         """The levels (lowest first) and step-down rules in force in ``region``."""
@@ -165,6 +167,21 @@ class Plan(_Strict):
         hit = cache.get((region, kind))
         if hit is None:
             hit = triggers_of(*self.for_region(region), kind)
+            if len(cache) < 100_000:
+                cache[(region, kind)] = hit
+        return hit
+
+    def bounds_for(self, region: str, kind: str) -> tuple[Callable[..., Any], ...]:
+        """The quiet bounds (:func:`contingency_plans.compiled.compile_bound`) of the sensor
+        triggers in force in ``region`` that read ``kind`` (cached)."""
+        from contingency_plans.compiled import compile_bound
+        cache = self.__pydantic_private__["_bounds"]  # type: ignore[index]
+        hit = cache.get((region, kind))
+        if hit is None:
+            specs, _ = self.for_region(region)
+            hit = tuple(compile_bound(spec.trigger) for spec in specs.values()
+                        if spec.trigger is not None
+                        and any(leaf.kind == kind for leaf in sensor_leaves(spec.trigger)))
             if len(cache) < 100_000:
                 cache[(region, kind)] = hit
         return hit

@@ -41,6 +41,7 @@ class SensorState:
         "_k0",
         "_last",
         "_maxs",
+        "_neg",
         "_sums",
         "_ts",
         "_vs",
@@ -60,6 +61,7 @@ class SensorState:
         self._ts: list[float] = []  # sample times, ascending
         self._vs: list[float] = []
         self._last: tuple[float, float] | None = None  # newest (t, value)
+        self._neg = False  # a negative amount was added (window sums may then fall and rise)
 
     @classmethod
     def for_plans(cls, plans: Iterable[Plan], kind: str) -> SensorState:
@@ -92,6 +94,8 @@ class SensorState:
     def add(self, ts: Time, value: float) -> None:
         """Add one reading (any order; readings older than the horizon are dropped)."""
         t = ts if type(ts) is float or isinstance(ts, float | int) else ts.timestamp()
+        if value < 0:
+            self._neg = True
         k = -int(-t // self.bucket_s)
         sums = self._sums
         i = k - self._k0
@@ -179,6 +183,11 @@ class SensorState:
         lo, hi = self._span(end if type(end) is float else _secs(end), seconds)
         return max((m for m in self._maxs[lo:hi] if m is not None), default=None)
 
+    @property
+    def nonnegative(self) -> bool:
+        """No negative amount is kept: a window sum then grows by at most what is added."""
+        return not self._neg
+
     def latest(self) -> tuple[float, float] | None:
         """The newest reading as ``(epoch seconds, value)``, or None."""
         return self._last
@@ -241,6 +250,7 @@ class SensorState:
         state = cls(int(data["b"]), float(data["h"]), float(data["sh"]))
         state._k0 = int(data["k0"])
         state._sums = [float(x) for x in data["sum"]]
+        state._neg = any(x < 0 for x in state._sums)
         state._maxs = [None if x is None else float(x) for x in data["max"]]
         state._ts = [float(t) for t in data["ts"]]
         state._vs = [float(v) for v in data["vs"]]

@@ -6,6 +6,11 @@ touched sensor once per plan (at its newest reading time), and return only *chan
 sensor's condition. While a sensor is (or recently was) at a level, a heartbeat is also sent
 every :data:`HEARTBEAT_S` of event time so that the region's tracker can step down and clear on
 time; quiet sensors send nothing.
+
+A quiet sensor (no level under any plan, no heartbeat due) keeps the bound of how far it is
+from every trigger (:func:`contingency_plans.evaluate.sensor_bound`); it is evaluated again
+only when the readings added since exceed that bound, which for most sensors most of the time
+is never. The bound is kept in memory only: after a restart the first message evaluates.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from typing import Any
 
 from anlan.events import Level, RawReadings
 from anlan.registry import Registry, SensorInfo
-from contingency_plans.evaluate import region_of, sensor_level
+from contingency_plans.compiled import combine_any
+from contingency_plans.evaluate import region_of, sensor_bound, sensor_level
 from contingency_plans.state import SensorState
 from streams.assess.region import ConditionChange
 from streams.plans import PlanBook
@@ -52,6 +58,8 @@ class GatewayState:
     states: dict[str, SensorState] = field(default_factory=dict)
     conditions: dict[str, dict[str, Condition]] = field(default_factory=dict)
     watch: SilenceWatch = field(default_factory=SilenceWatch)
+    quiet: dict[str, list[float]] = field(default_factory=dict, compare=False, repr=False)
+    """Sensor id → ``[budget left, cap]`` of a quiet sensor (see the module docstring)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"p": self.partition,
@@ -81,21 +89,33 @@ class GatewayOutput:
 
 
 def process_message(state: GatewayState, msg: RawReadings, registry: Registry,
-                    book: PlanBook) -> GatewayOutput:
-    """Validate and assess one gateway message, updating ``state`` in place."""
+                    book: PlanBook, *, skip_quiet: bool = True) -> GatewayOutput:
+    """Validate and assess one gateway message, updating ``state`` in place.
+
+    ``skip_quiet=False`` evaluates every touched sensor (the same output, slower)."""
     result = validate_message(msg, registry, state.memory)
     touched: dict[str, SensorInfo] = {}
+    quiet = state.quiet
     for info, reading, t in result.assessable:
         plans = book.for_kind(info.kind)
         if not plans:
             continue
-        sensor_state = state.states.get(info.sensor_id)
+        sid = info.sensor_id
+        sensor_state = state.states.get(sid)
         if sensor_state is None:
-            sensor_state = state.states[info.sensor_id] = book.new_state(info.kind)
-        sensor_state.add(t, reading.value)
-        touched[info.sensor_id] = info
+            sensor_state = state.states[sid] = book.new_state(info.kind)
+        value = reading.value
+        sensor_state.add(t, value)
+        touched[sid] = info
+        q = quiet.get(sid)
+        if q is not None:
+            q[0] -= value
+            if value < 0 or q[0] <= 0 or value >= q[1]:
+                del quiet[sid]
     out = GatewayOutput(result=result)
-    for info in touched.values():
+    for sid, info in touched.items():
+        if skip_quiet and sid in quiet:
+            continue  # no trigger can have started to hold: nothing to send
         out.changes.extend(_assess_sensor(state, info, book))
     heard = sorted({r.sensor for r in result.readings})
     out.recovered = state.watch.heard_from(msg.gateway_id, heard, msg.received_at.timestamp())
@@ -112,11 +132,16 @@ def _assess_sensor(state: GatewayState, info: SensorInfo, book: PlanBook
     now: datetime | None = None  # made only when a change is sent
     conds = state.conditions.setdefault(info.sensor_id, {})
     changes: list[ConditionChange] = []
-    for plan in book.for_kind(info.kind):
+    plans = book.for_kind(info.kind)
+    quiet = True  # at no level and no heartbeat due under any plan
+    for plan in plans:
         cond = conds.get(plan.id) or Condition()
         a = sensor_level(plan, info, sensor_state, t, current=cond.level)
         if a.level is not Level.NONE:
             cond.active = t
+            quiet = False
+        elif cond.active is not None and quiet:
+            quiet = t - cond.active > _heartbeat_span(plan, info.region)
         changed = a.level != cond.level
         if not changed and not _heartbeat_due(cond, plan, info.region, t):
             conds[plan.id] = cond
@@ -128,11 +153,20 @@ def _assess_sensor(state: GatewayState, info: SensorInfo, book: PlanBook
         changes.append(ConditionChange(
             plan=plan.id, region=region_of(plan, info), sensor=info.sensor_id, kind=info.kind,
             level=a.level, stale=a.stale, ts=now, evidence=a.evidence))
+    if quiet:
+        bound = combine_any([sensor_bound(plan, info, sensor_state, t) for plan in plans])
+        if bound is not None:
+            state.quiet[info.sensor_id] = [bound[0], bound[1]]
     return changes
+
+
+def _heartbeat_span(plan: Any, region: str) -> float:
+    """How long after a sensor was last at a level its heartbeats go on."""
+    step = plan.for_region(region)[1]
+    return step.quiet + step.hold + HEARTBEAT_S
 
 
 def _heartbeat_due(cond: Condition, plan: Any, region: str, t: float) -> bool:
     if cond.active is None or t - cond.sent < HEARTBEAT_S:
         return False
-    step = plan.for_region(region)[1]
-    return t - cond.active <= step.quiet + step.hold + HEARTBEAT_S
+    return t - cond.active <= _heartbeat_span(plan, region)

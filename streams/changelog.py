@@ -1,0 +1,110 @@
+"""Table state written to its changelog once per commit instead of once per message.
+
+The gateways table changes with every gateway message, and its value (a gateway's validation
+memory and event-time state) is the largest thing the worker encodes. :class:`PendingChangelog`
+keeps the keys set since the last write; :class:`StateWritingProducer` writes each one's latest
+value whenever the app's producer is flushed, which Faust does before it commits any input
+offset and when partitions are revoked. A key set by a hundred messages between two commits is
+encoded and sent once.
+
+Order at every flush, so that a crash at any point loses nothing (at-least-once):
+
+1. new changes wait (:meth:`PendingChangelog.changing`) and the ones under way finish queuing
+   their outputs;
+2. those outputs are flushed: every output of a change is delivered before the state that
+   records the change (a crash here replays the input: outputs again, never fewer);
+3. the pending state is encoded (at once, nothing changes meanwhile) and flushed;
+4. only then does Faust commit the input offsets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from faust.transport.drivers import aiokafka as kafka_driver
+
+from streams.codec import dumps
+
+
+class PendingChangelog:
+    """Keys of Faust tables set since the last :meth:`write` (with their partition)."""
+
+    def __init__(self, tables: dict[str, Any]) -> None:
+        self._tables = tables
+        self._pending: dict[tuple[str, str], int] = {}
+        self._busy: set[asyncio.Task[Any] | None] = set()
+        self._idle: asyncio.Event | None = None
+        self._open: asyncio.Event | None = None
+
+    def set(self, table: str, key: str, value: Any, partition: int) -> None:
+        """``tables[table][key] = value`` now; its changelog record at the next write."""
+        self._tables[table].data[key] = value
+        self._pending[(table, key)] = partition
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def _events(self) -> tuple[asyncio.Event, asyncio.Event]:
+        if self._idle is None or self._open is None:
+            self._idle, self._open = asyncio.Event(), asyncio.Event()
+            self._idle.set()
+            self._open.set()
+        return self._idle, self._open
+
+    @asynccontextmanager
+    async def changing(self) -> AsyncIterator[None]:
+        """Hold while changing table state and queuing the outputs of that change."""
+        idle, gate = self._events()
+        while not gate.is_set():
+            await gate.wait()
+        task = asyncio.current_task()
+        self._busy.add(task)
+        idle.clear()
+        try:
+            yield
+        finally:
+            self._busy.discard(task)
+            if not self._busy:
+                idle.set()
+
+    async def write(self, producer: Any, flush: Callable[[], Awaitable[None]]) -> int:
+        """Flush the outputs of the changes so far, then send one changelog record per
+        pending key (its current value); returns how many. See the module docstring."""
+        idle, gate = self._events()
+        gate.clear()
+        try:
+            if asyncio.current_task() not in self._busy:  # (never wait for ourselves)
+                while self._busy:
+                    await idle.wait()
+            await flush()
+            pending, self._pending = self._pending, {}
+            records = []
+            for (name, key), partition in pending.items():
+                table = self._tables[name]
+                records.append((table.changelog_topic.get_topic_name(), dumps(key),
+                                table.value_serializer.dumps(table.data[key]), partition))
+            for topic, key_bytes, value, partition in records:
+                await producer.send(topic, key_bytes, value, partition, None, None)
+        finally:
+            gate.set()
+        return len(records)
+
+
+class StateWritingProducer(kafka_driver.Producer):
+    """The Kafka producer; a flush also writes the app's pending table state (see the module
+    docstring), so it is in the changelog before Faust commits the offsets."""
+
+    async def flush(self) -> None:
+        changelog = getattr(self.app, "pending_changelog", None)
+        if changelog is not None and len(changelog):
+            await changelog.write(self, super().flush)
+        await super().flush()
+
+
+class Transport(kafka_driver.Transport):
+    """The aiokafka transport with :class:`StateWritingProducer`."""
+
+    Producer = StateWritingProducer
