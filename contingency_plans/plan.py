@@ -140,8 +140,8 @@ class Plan(_Strict):
         default_factory=dict)
     _by_region: dict[str, tuple[dict[Level, LevelSpec], StepDown]] = PrivateAttr(
         default_factory=dict)
-    _triggers: dict[tuple[str, str], Triggers] = PrivateAttr(default_factory=dict)
-    _bounds: dict[tuple[str, str], tuple[Callable[..., Any], ...]] = PrivateAttr(
+    _triggers: dict[tuple[str | int, str], Triggers] = PrivateAttr(default_factory=dict)
+    _bounds: dict[tuple[str | int, str], tuple[Callable[..., Any], ...]] = PrivateAttr(
         default_factory=dict)
 
     def for_region(self, region: str) -> tuple[dict[Level, LevelSpec], StepDown]:
@@ -161,27 +161,33 @@ class Plan(_Strict):
 
     def triggers_for(self, region: str, kind: str) -> Triggers:
         """The sensor triggers in force in ``region`` that read ``kind``, highest level first,
-        as ``((level, rank, compiled check), …), step_down`` (cached; the evaluation's fast
-        path, see :mod:`contingency_plans.compiled`)."""
+        as ``((level, rank, compiled check), …), step_down`` (the evaluation's fast path, see
+        :mod:`contingency_plans.compiled`; compiled once per set of overrides and kind)."""
         cache = self.__pydantic_private__["_triggers"]  # type: ignore[index]
         hit = cache.get((region, kind))
         if hit is None:
-            hit = triggers_of(*self.for_region(region), kind)
+            rules = self.for_region(region)
+            hit = cache.get((id(rules), kind))  # regions under the same overrides share it
+            if hit is None:
+                hit = cache[(id(rules), kind)] = triggers_of(*rules, kind)
             if len(cache) < 100_000:
                 cache[(region, kind)] = hit
         return hit
 
     def bounds_for(self, region: str, kind: str) -> tuple[Callable[..., Any], ...]:
         """The quiet bounds (:func:`contingency_plans.compiled.compile_bound`) of the sensor
-        triggers in force in ``region`` that read ``kind`` (cached)."""
+        triggers in force in ``region`` that read ``kind`` (cached like the triggers)."""
         from contingency_plans.compiled import compile_bound
         cache = self.__pydantic_private__["_bounds"]  # type: ignore[index]
         hit = cache.get((region, kind))
         if hit is None:
-            specs, _ = self.for_region(region)
-            hit = tuple(compile_bound(spec.trigger) for spec in specs.values()
-                        if spec.trigger is not None
-                        and any(leaf.kind == kind for leaf in sensor_leaves(spec.trigger)))
+            rules = self.for_region(region)
+            hit = cache.get((id(rules), kind))
+            if hit is None:
+                hit = cache[(id(rules), kind)] = tuple(
+                    compile_bound(spec.trigger) for spec in rules[0].values()
+                    if spec.trigger is not None
+                    and any(leaf.kind == kind for leaf in sensor_leaves(spec.trigger)))
             if len(cache) < 100_000:
                 cache[(region, kind)] = hit
         return hit

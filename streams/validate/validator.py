@@ -26,24 +26,27 @@ MAX_AGE = timedelta(days=7)
 SEEN_RING = 32
 """How many recent reading times per sensor are kept for deduplication."""
 
-_NO_RULES = KindRules()
 _SPIKE, _DUPLICATE, _STALE = QualityFlag.SPIKE, QualityFlag.DUPLICATE, QualityFlag.STALE
 _MAX_AGE_S, _MAX_FUTURE_S, _STALE_S = (MAX_AGE.total_seconds(), MAX_FUTURE.total_seconds(),
                                        STALE_AFTER.total_seconds())
-_RULES: dict[int, tuple[SensorInfo, KindRules]] = {}
+_RULES: dict[int, tuple[SensorInfo, KindRules, float, float]] = {}
+_INF = float("inf")
 
 
-def _rules_of(info: SensorInfo) -> KindRules:
-    """``rules_for(info.kind, info.attrs)``, memoised per registry entry (the registry is
-    reference data: an entry's kind and attributes do not change while it is loaded)."""
+def _rules_of(info: SensorInfo) -> tuple[SensorInfo, KindRules, float, float]:
+    """``(info, rules_for(info.kind, info.attrs), hard min, hard max)`` (±inf when unset),
+    memoised per registry entry (the registry is reference data: an entry's kind and
+    attributes do not change while it is loaded)."""
     hit = _RULES.get(id(info))
     if hit is not None and hit[0] is info:
-        return hit[1]
+        return hit
     rules = rules_for(info.kind, info.attrs)
     if len(_RULES) >= 100_000:
         _RULES.clear()
-    _RULES[id(info)] = (info, rules)  # holds ``info``: its id is not reused while cached
-    return rules
+    entry = (info, rules, -_INF if rules.hard_min is None else rules.hard_min,
+             _INF if rules.hard_max is None else rules.hard_max)
+    _RULES[id(info)] = entry  # holds ``info``: its id is not reused while cached
+    return entry
 
 
 @dataclass
@@ -80,9 +83,13 @@ class SensorMemory:
 
     def remember(self, ts: float, value: float, spike: bool) -> None:
         """Record a new reading (after its flags were computed); a spike is not a value."""
-        bisect.insort(self.seen, ts)
-        if len(self.seen) > SEEN_RING:
-            del self.seen[0]
+        seen = self.seen
+        if not seen or ts > seen[-1]:
+            seen.append(ts)
+        else:
+            bisect.insort(seen, ts)
+        if len(seen) > SEEN_RING:
+            del seen[0]
         if self.last_ts is not None and ts < self.last_ts:
             return  # out of order: the history of the latest value is unchanged
         self.last_ts = ts
@@ -142,17 +149,22 @@ def validate_message(msg: RawReadings, registry: Registry,
     for raw in msg.readings:
         sid = raw.sensor
         info = sensor_of(sid)
-        rules = _rules_of(info) if info is not None else _NO_RULES
         ts = raw.ts.timestamp()  # once per reading: the rest of the path uses this
         value = raw.value
-        reason = _reject_reason(gateway, raw.kind, value, ts, window, info, rules)
-        if reason is not None or info is None:
-            result.rejected.append(Rejection(sid, raw.ts.isoformat(), reason or "?"))
+        if info is None:
+            result.rejected.append(Rejection(sid, raw.ts.isoformat(), "unknown sensor"))
+            continue
+        _, rules, hard_min, hard_max = _rules_of(info)
+        if info.gateway_id != gateway or raw.kind != info.kind or ts > window[1] or \
+                ts < window[0] or value < hard_min or value > hard_max:
+            reason = _reject_reason(gateway, raw.kind, value, ts, window, info, rules) or "?"
+            result.rejected.append(Rejection(sid, raw.ts.isoformat(), reason))
             continue
         mem = memory.get(sid)
         if mem is None:
             mem = memory[sid] = SensorMemory()
-        dup = mem.is_duplicate(ts)
+        last = mem.last_ts
+        dup = False if last is None or ts > last else mem.is_duplicate(ts)
         if dup:
             result.duplicates += 1
             continue
