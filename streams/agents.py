@@ -174,7 +174,7 @@ async def dead_letter(ctx: Context, stage: str, reason: str, source_topic: str,
 
 
 def _gateway_state(ctx: Context, key: str) -> GatewayState:
-    value = ctx.tables["gateways"].get(key)
+    value = ctx.tables["gateways"].data.get(key)  # the store itself: this is read per message
     if value is None:
         return GatewayState()
     return value if isinstance(value, GatewayState) else GatewayState.from_dict(value)

@@ -20,8 +20,7 @@ Order at every flush, so that a crash at any point loses nothing (at-least-once)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from faust.transport.drivers import aiokafka as kafka_driver
@@ -54,21 +53,9 @@ class PendingChangelog:
             self._open.set()
         return self._idle, self._open
 
-    @asynccontextmanager
-    async def changing(self) -> AsyncIterator[None]:
-        """Hold while changing table state and queuing the outputs of that change."""
-        idle, gate = self._events()
-        while not gate.is_set():
-            await gate.wait()
-        task = asyncio.current_task()
-        self._busy.add(task)
-        idle.clear()
-        try:
-            yield
-        finally:
-            self._busy.discard(task)
-            if not self._busy:
-                idle.set()
+    def changing(self) -> _Changing:
+        """``async with``: hold while changing table state and queuing its outputs."""
+        return _Changing(self)
 
     async def write(self, producer: Any, flush: Callable[[], Awaitable[None]]) -> int:
         """Flush the outputs of the changes so far, then send one changelog record per
@@ -91,6 +78,31 @@ class PendingChangelog:
         finally:
             gate.set()
         return len(records)
+
+
+class _Changing:
+    """The context of :meth:`PendingChangelog.changing` (a class: entered per message)."""
+
+    __slots__ = ("_owner", "_task")
+
+    def __init__(self, owner: PendingChangelog) -> None:
+        self._owner = owner
+        self._task: asyncio.Task[Any] | None = None
+
+    async def __aenter__(self) -> None:
+        owner = self._owner
+        idle, gate = owner._events()
+        while not gate.is_set():
+            await gate.wait()
+        self._task = asyncio.current_task()
+        owner._busy.add(self._task)
+        idle.clear()
+
+    async def __aexit__(self, *exc: object) -> None:
+        owner = self._owner
+        owner._busy.discard(self._task)
+        if not owner._busy and owner._idle is not None:
+            owner._idle.set()
 
 
 class StateWritingProducer(kafka_driver.Producer):
