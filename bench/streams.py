@@ -4,7 +4,7 @@ vs (b) the full validate + assess + incidents path with its changelog-backed tab
 Both drain the same pre-loaded ``anlan.readings.raw`` topic (gateway messages of 20 readings:
 by default 5 sensors — 2 rain gauges, a water level, wind, temperature — with 4 one-minute
 samples each; ``--per-sensor 1``: 20 sensors with one 5-minute reading each; a few gateways
-under heavy rain so that levels, signals, incidents and alerts do happen) on the embedded tansu
+under heavy rain so that levels, signals, incidents and alerts do happen, light rain elsewhere) on the embedded tansu
 broker, one worker process each, rounds interleaved, every shipped plan loaded. (a) times its first to last message inside
 the agent; (b) is timed by the Kafka timestamps of its first and last validated ``anlan.readings``
 output. Run ``python -m bench.streams [--quick]``; the last line is JSON.
@@ -60,9 +60,10 @@ def _registry(per_sensor: int) -> dict[str, Any]:
 
 
 def _value(kind: str, g: int, step: int, j: int, per_sensor: int) -> float:
-    if kind == "rain_mm":
-        heavy = 9.0 / per_sensor  # mm per sample: 108 mm/h under the storm
-        return heavy if g < STORMY and step > 20 else round(0.1 * ((step + j) % 3), 1)
+    if kind == "rain_mm":  # per 5 minutes: 9 mm under the storm (108 mm/h), else 0-0.2 mm
+        if g < STORMY and step > 20:  # (about 1.2 mm/h: never a warning level)
+            return 9.0 / per_sensor
+        return round(0.1 * ((step + j) % 3) / per_sensor, 3)
     if kind == "water_level_m":
         return round(2.0 + 0.01 * ((step + j) % 7), 2)
     if kind == "wind_mps":
