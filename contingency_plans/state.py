@@ -41,6 +41,7 @@ class SensorState:
         "_k0",
         "_last",
         "_maxs",
+        "_n",
         "_neg",
         "_sums",
         "_ts",
@@ -55,6 +56,7 @@ class SensorState:
         self.bucket_s = int(bucket_s)
         self.horizon_s = float(horizon_s)
         self.sample_s = float(sample_s)
+        self._n = int(self.horizon_s // self.bucket_s) + 2  # buckets kept: one more each end
         self._k0 = 0  # bucket index of _sums[0]
         self._sums: list[float] = []  # dense, one per bucket from _k0
         self._maxs: list[float | None] = []
@@ -85,10 +87,6 @@ class SensorState:
                     samples = max(samples, leaf.duration)
         return cls(_bucket_for(windows, sums), horizon, samples)
 
-    @property
-    def _slots(self) -> int:
-        return int(self.horizon_s // self.bucket_s) + 2
-
     # ------------------------------------------------------------------ updates
 
     def add(self, ts: Time, value: float) -> None:
@@ -97,54 +95,62 @@ class SensorState:
         if value < 0:
             self._neg = True
         k = -int(-t // self.bucket_s)
-        sums = self._sums
+        sums, maxs = self._sums, self._maxs
         i = k - self._k0
-        if sums and 0 <= i < len(sums):  # the usual case: a bucket already kept
-            sums[i] += value
-            maxs = self._maxs
-            m = maxs[i]
-            if m is None or value > m:
-                maxs[i] = value
-            last = self._last
-            if last is None or t >= last[0]:
-                self._last = (t, value)
-            if self.sample_s > 0:
-                self._add_sample(t, value)
-            return
-        if not sums:
-            self._k0 = k
-            sums.append(0.0)
-            self._maxs.append(None)
-        i = k - self._k0
-        if i >= len(sums) + self._slots:  # far ahead: nothing kept is in any window
-            self._k0, i = k, 0
-            sums[:] = [0.0]
-            self._maxs[:] = [None]
-        if i >= len(sums):
-            grow = i - len(sums) + 1
-            sums.extend([0.0] * grow)
-            self._maxs.extend([None] * grow)
-            over = len(sums) - self._slots
-            if over > 0:
-                del sums[:over]
-                del self._maxs[:over]
-                self._k0 += over
-                i -= over
-        elif i < 0:
-            if len(sums) - i > self._slots:
-                return  # older than the horizon
-            sums[:0] = [0.0] * -i
-            self._maxs[:0] = [None] * -i
-            self._k0 = k
-            i = 0
+        if not (sums and 0 <= i < len(sums)):  # not a bucket already kept
+            if sums and i == len(sums):  # the next one: the usual case
+                sums.append(0.0)
+                maxs.append(None)
+                if i >= self._n:  # keep the horizon: drop the oldest
+                    del sums[0]
+                    del maxs[0]
+                    self._k0 += 1
+                    i -= 1
+            else:
+                found = self._room(k)
+                if found is None:
+                    return  # older than the horizon
+                i = found
         sums[i] += value
-        m = self._maxs[i]
+        m = maxs[i]
         if m is None or value > m:
-            self._maxs[i] = value
-        if self._last is None or t >= self._last[0]:
+            maxs[i] = value
+        last = self._last
+        if last is None or t >= last[0]:
             self._last = (t, value)
         if self.sample_s > 0:
             self._add_sample(t, value)
+
+    def _room(self, k: int) -> int | None:
+        """Make bucket ``k`` part of the dense lists; its index (None: older than kept)."""
+        sums, maxs = self._sums, self._maxs
+        if not sums:
+            self._k0 = k
+            sums.append(0.0)
+            maxs.append(None)
+        i = k - self._k0
+        if i >= len(sums) + self._n:  # far ahead: nothing kept is in any window
+            self._k0, i = k, 0
+            sums[:] = [0.0]
+            maxs[:] = [None]
+        if i >= len(sums):
+            grow = i - len(sums) + 1
+            sums.extend([0.0] * grow)
+            maxs.extend([None] * grow)
+            over = len(sums) - self._n
+            if over > 0:
+                del sums[:over]
+                del maxs[:over]
+                self._k0 += over
+                i -= over
+        elif i < 0:
+            if len(sums) - i > self._n:
+                return None
+            sums[:0] = [0.0] * -i
+            maxs[:0] = [None] * -i
+            self._k0 = k
+            i = 0
+        return i
 
     def _add_sample(self, t: float, value: float) -> None:
         ts = self._ts
