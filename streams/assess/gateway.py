@@ -95,15 +95,14 @@ def process_message(state: GatewayState, msg: RawReadings, registry: Registry,
     ``skip_quiet=False`` evaluates every touched sensor (the same output, slower)."""
     result = validate_message(msg, registry, state.memory)
     touched: dict[str, SensorInfo] = {}
-    quiet = state.quiet
+    quiet, states, for_kind = state.quiet, state.states, book.for_kind
     for info, reading, t in result.assessable:
-        plans = book.for_kind(info.kind)
-        if not plans:
-            continue
         sid = info.sensor_id
-        sensor_state = state.states.get(sid)
+        sensor_state = states.get(sid)
         if sensor_state is None:
-            sensor_state = state.states[sid] = book.new_state(info.kind)
+            if not for_kind(info.kind):
+                continue
+            sensor_state = states[sid] = book.new_state(info.kind)
         value = reading.value
         sensor_state.add(t, value)
         touched[sid] = info
@@ -117,7 +116,7 @@ def process_message(state: GatewayState, msg: RawReadings, registry: Registry,
         if skip_quiet and sid in quiet:
             continue  # no trigger can have started to hold: nothing to send
         out.changes.extend(_assess_sensor(state, info, book))
-    heard = sorted({r.sensor for r in result.readings})
+    heard = {r.sensor for r in result.readings}
     out.recovered = state.watch.heard_from(msg.gateway_id, heard, msg.received_at.timestamp())
     return out
 

@@ -5,6 +5,7 @@ wall-clock time carried by the caller, so replays are no-ops."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -44,16 +45,19 @@ class SilenceWatch:
         return cls(heard=dict(data.get("heard", {})), offline=bool(data.get("offline")),
                    outages={k: Outage(**o) for k, o in data.get("outages", {}).items()})
 
-    def heard_from(self, gateway: str, sensors: list[str], at: float) -> list[Outage]:
-        """Record a message; return the outages it ends."""
-        self.heard[f"gateway:{gateway}"] = max(at, self.heard.get(f"gateway:{gateway}", 0.0))
-        for sensor in sensors:
-            self.heard[f"sensor:{sensor}"] = max(at, self.heard.get(f"sensor:{sensor}", 0.0))
-        subjects = [f"gateway:{gateway}", *(f"sensor:{s}" for s in sensors)]
-        ended = [s for s in subjects if s in self.outages and at > self.outages[s].since]
+    def heard_from(self, gateway: str, sensors: Iterable[str], at: float) -> list[Outage]:
+        """Record a message; return the outages it ends (gateway first, then by sensor id)."""
+        heard, outages = self.heard, self.outages
+        subjects = [f"gateway:{gateway}", *[f"sensor:{s}" for s in sensors]]
+        for subject in subjects:
+            if heard.get(subject, 0.0) < at:
+                heard[subject] = at
+        if not outages:
+            return []
+        ended = sorted(s for s in subjects if s in outages and at > outages[s].since)
         if f"gateway:{gateway}" in ended:
             self.offline = False  # readings after the outage began: it is back
-        return [self.outages.pop(s) for s in ended]
+        return [outages.pop(s) for s in ended]
 
     def status(self, gateway: str, region: str, online: bool, at: float) -> list[Outage]:
         """Apply a status message; return outages opened (offline) or ended (online)."""

@@ -29,22 +29,24 @@ SEEN_RING = 32
 _SPIKE, _DUPLICATE, _STALE = QualityFlag.SPIKE, QualityFlag.DUPLICATE, QualityFlag.STALE
 _MAX_AGE_S, _MAX_FUTURE_S, _STALE_S = (MAX_AGE.total_seconds(), MAX_FUTURE.total_seconds(),
                                        STALE_AFTER.total_seconds())
-_RULES: dict[int, tuple[SensorInfo, KindRules, float, float]] = {}
+_RULES: dict[int, tuple[SensorInfo, KindRules, float, float, bool]] = {}
 _INF = float("inf")
 
 
-def _rules_of(info: SensorInfo) -> tuple[SensorInfo, KindRules, float, float]:
-    """``(info, rules_for(info.kind, info.attrs), hard min, hard max)`` (±inf when unset),
-    memoised per registry entry (the registry is reference data: an entry's kind and
-    attributes do not change while it is loaded)."""
+def _rules_of(info: SensorInfo) -> tuple[SensorInfo, KindRules, float, float, bool]:
+    """``(info, rules_for(info.kind, info.attrs), hard min, hard max, flagging)`` (±inf when
+    unset; ``flagging``: any check of :func:`_flags` is set), memoised per registry entry (the
+    registry is reference data: an entry's kind and attributes do not change while loaded)."""
     hit = _RULES.get(id(info))
     if hit is not None and hit[0] is info:
         return hit
     rules = rules_for(info.kind, info.attrs)
     if len(_RULES) >= 100_000:
         _RULES.clear()
+    flagging = any(getattr(rules, f) is not None for f in (
+        "soft_min", "soft_max", "spike_delta", "max_rate_per_h", "flatline_s"))
     entry = (info, rules, -_INF if rules.hard_min is None else rules.hard_min,
-             _INF if rules.hard_max is None else rules.hard_max)
+             _INF if rules.hard_max is None else rules.hard_max, flagging)
     _RULES[id(info)] = entry  # holds ``info``: its id is not reused while cached
     return entry
 
@@ -145,7 +147,8 @@ def validate_message(msg: RawReadings, registry: Registry,
     received = msg.received_at.timestamp()
     window = (received - _MAX_AGE_S, received + _MAX_FUTURE_S, received - _STALE_S)
     gateway = msg.gateway_id
-    sensor_of = registry.sensor
+    sensor_of = registry.sensors.get
+    rules_of = _RULES.get
     readings, assessable = result.readings, result.assessable
     for raw in msg.readings:
         sid = raw.sensor
@@ -155,7 +158,10 @@ def validate_message(msg: RawReadings, registry: Registry,
         if info is None:
             result.rejected.append(Rejection(sid, raw.ts.isoformat(), "unknown sensor"))
             continue
-        _, rules, hard_min, hard_max = _rules_of(info)
+        entry = rules_of(id(info))
+        if entry is None or entry[0] is not info:
+            entry = _rules_of(info)
+        _, rules, hard_min, hard_max, flagging = entry
         if info.gateway_id != gateway or raw.kind != info.kind or ts > window[1] or \
                 ts < window[0] or value < hard_min or value > hard_max:
             reason = _reject_reason(gateway, raw.kind, value, ts, window, info, rules) or "?"
@@ -169,7 +175,7 @@ def validate_message(msg: RawReadings, registry: Registry,
         if dup:
             result.duplicates += 1
             continue
-        flags = _flags(value, ts, rules, mem)
+        flags = _flags(value, ts, rules, mem) if flagging else []
         if dup is None or ts < window[2]:
             flags.append(_STALE)
         if dup is None:
