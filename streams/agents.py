@@ -1,6 +1,5 @@
-"""The Faust agents: thin adapters that decode, call the pure core, send what the core returned
-and keep table state (the gateways' written at each commit, see :mod:`streams.changelog`; the
-others' once per change, after its outputs). Nothing here decides anything.
+"""The Faust agents: thin adapters that decode, call the pure core, write table state once per
+message and send what the core returned. Nothing here decides anything.
 
 - ``gateways`` (key gateway id): raw readings, gateway status and timer ticks → validated
   readings, dead letters, sensor condition changes (keyed by region), maintenance alerts.
@@ -80,35 +79,23 @@ def install(app: faust.App, ctx: Context) -> None:
     sources = {"gateways": "gateway_in", "regions": "conditions", "reports": "reports_in",
                "commands": "commands_in", "incidents": "incident_in"}
     for name, table in routes.items():
-        _agent(app, ctx, name, ctx.topics[sources[name]], table, deferred=name == "gateways")
+        _agent(app, ctx, name, ctx.topics[sources[name]], table)
     _timer(app, ctx)
 
 
 def _agent(app: faust.App, ctx: Context, name: str, source: Any,
-           routes: dict[str, Handler], *, deferred: bool = False) -> None:
-    """An agent dispatching each event to its topic's handler. ``deferred``: the handlers
-    keep their table state with :func:`save_at_commit` (each event runs inside
-    :meth:`~streams.changelog.PendingChangelog.changing`)."""
-    pending = ctx.pending
-
-    async def handle(event: Any, handler: Handler) -> None:
-        try:
-            await handler(ctx, event, event.value, event.key)
-        except Exception as exc:  # never crash the worker: dead-letter with the reason
-            log.exception("%s: failed on %s", name, event.message.topic)
-            await dead_letter(ctx, name, f"{type(exc).__name__}: {exc}", event.message.topic,
-                              event.value, event.key)
-
+           routes: dict[str, Handler]) -> None:
     async def run(stream: Any) -> None:
         async for event in stream.events():
             handler = routes.get(event.message.topic)
             if handler is None:
                 continue
-            if deferred and pending is not None:
-                async with pending.changing():
-                    await handle(event, handler)
-            else:
-                await handle(event, handler)
+            try:
+                await handler(ctx, event, event.value, event.key)
+            except Exception as exc:  # never crash the worker: dead-letter with the reason
+                log.exception("%s: failed on %s", name, event.message.topic)
+                await dead_letter(ctx, name, f"{type(exc).__name__}: {exc}",
+                                  event.message.topic, event.value, event.key)
 
     app.agent(source, name=name)(run)
 
@@ -129,17 +116,8 @@ def _timer(app: faust.App, ctx: Context) -> None:
 
 # ---------------------------------------------------------------- helpers
 
-def save_at_commit(ctx: Context, table: str, key: str, value: Any, event: Any) -> None:
-    """Set a table key now; its changelog record is written before the next offset commit,
-    after the outputs sent meanwhile (see :mod:`streams.changelog`). For state that changes
-    with nearly every input, in a ``deferred`` agent."""
-    assert ctx.pending is not None
-    ctx.pending.set(table, key, value, event.message.partition)
-
-
 async def save(ctx: Context, table: str, key: str, value: Any, event: Any) -> None:
-    """Set a table key and write its changelog record through the app's producer (call it
-    after sending the outputs of the change: a crash in between repeats them, never loses them).
+    """Set a table key and write its changelog record through the app's producer.
 
     The same record ``table[key] = value`` would write (JSON key, the table's codec, the
     source event's partition), without Faust's per-write topic machinery (measured ~130 µs a
@@ -199,7 +177,7 @@ async def _send_task(ctx: Context, task: Task) -> None:
 # ---------------------------------------------------------------- gateways
 
 async def on_raw_readings(ctx: Context, event: Any, value: bytes, key: bytes | None) -> None:
-    """Validate and assess one gateway message (its state is written at the next commit)."""
+    """Validate and assess one gateway message; state written once for the message."""
     topic = event.message.topic
     try:
         msg = RawReadings.from_bytes(value)
@@ -213,7 +191,7 @@ async def on_raw_readings(ctx: Context, event: Any, value: bytes, key: bytes | N
     state = _gateway_state(ctx, msg.gateway_id)
     state.partition = event.message.partition
     out = process_message(state, msg, ctx.registry, ctx.book)
-    save_at_commit(ctx, "gateways", msg.gateway_id, state, event)
+    await save(ctx, "gateways", msg.gateway_id, state, event)
     if out.result.readings:
         await send(ctx, "readings", key, readings_event(msg, out.result.readings))
     if out.result.rejected:
@@ -244,7 +222,7 @@ async def on_gateway_status(ctx: Context, event: Any, value: bytes, key: bytes |
     changed = state.watch.status(status.gateway_id, info.region, status.status == "online", at)
     if not changed:
         return
-    save_at_commit(ctx, "gateways", status.gateway_id, state, event)
+    await save(ctx, "gateways", status.gateway_id, state, event)
     await _send_maintenance(ctx, changed, status.status == "offline", at)
 
 
@@ -259,7 +237,7 @@ async def on_tick(ctx: Context, event: Any, value: bytes, key: bytes | None) -> 
             continue
         opened = state.watch.check(gateway_id, ctx.registry, now)
         if opened:
-            save_at_commit(ctx, "gateways", gateway_id, state, event)
+            await save(ctx, "gateways", gateway_id, state, event)
             await _send_maintenance(ctx, opened, True, now)
 
 
@@ -277,9 +255,9 @@ async def on_condition(ctx: Context, event: Any, value: bytes, key: bytes | None
     change = ConditionChange.from_bytes(value)
     state = _region_state(ctx, change.region)
     signals = state.apply(change, ctx.registry, ctx.book)
+    await save(ctx, "regions", change.region, state, event)
     for signal in signals:
         await send(ctx, "signals", signal.key.encode(), signal.to_bytes())
-    await save(ctx, "regions", change.region, state, event)
 
 
 async def on_report(ctx: Context, event: Any, value: bytes, key: bytes | None) -> None:
@@ -331,13 +309,13 @@ def _slot(ctx: Context, plan: str, region: str) -> Slot:
 
 
 async def _emit(ctx: Context, slot: Slot, out: Outputs, event: Any) -> None:
+    await save(ctx, "incidents", f"{slot.plan}:{slot.region}", slot, event)
     for incident in out.incidents:
         await send(ctx, "incidents", incident.incident_id.encode(), incident.to_bytes())
     for alert in out.alerts:
         await _send_alert(ctx, alert)
     for task in out.tasks:
         await _send_task(ctx, task)
-    await save(ctx, "incidents", f"{slot.plan}:{slot.region}", slot, event)
 
 
 async def on_signal(ctx: Context, event: Any, value: bytes, key: bytes | None) -> None:
