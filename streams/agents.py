@@ -1,5 +1,6 @@
-"""The Faust agents: thin adapters that decode, call the pure core, write table state once per
-message and send what the core returned. Nothing here decides anything.
+"""The Faust agents: thin adapters that decode, call the pure core, write table state before
+the outputs of a change (a gateway message that only forwards readings: at the next commit, see
+:mod:`streams.changelog`) and send what the core returned. Nothing here decides anything.
 
 - ``gateways`` (key gateway id): raw readings, gateway status and timer ticks → validated
   readings, dead letters, sensor condition changes (keyed by region), maintenance alerts.
@@ -79,23 +80,35 @@ def install(app: faust.App, ctx: Context) -> None:
     sources = {"gateways": "gateway_in", "regions": "conditions", "reports": "reports_in",
                "commands": "commands_in", "incidents": "incident_in"}
     for name, table in routes.items():
-        _agent(app, ctx, name, ctx.topics[sources[name]], table)
+        _agent(app, ctx, name, ctx.topics[sources[name]], table, deferred=name == "gateways")
     _timer(app, ctx)
 
 
 def _agent(app: faust.App, ctx: Context, name: str, source: Any,
-           routes: dict[str, Handler]) -> None:
+           routes: dict[str, Handler], *, deferred: bool = False) -> None:
+    """An agent dispatching each event to its topic's handler. ``deferred``: its handlers may
+    keep table state with :func:`save_at_commit` (each event is handled inside
+    :meth:`~streams.changelog.PendingChangelog.changing`)."""
+    pending = ctx.pending
+
+    async def handle(event: Any, handler: Handler) -> None:
+        try:
+            await handler(ctx, event, event.value, event.key)
+        except Exception as exc:  # never crash the worker: dead-letter with the reason
+            log.exception("%s: failed on %s", name, event.message.topic)
+            await dead_letter(ctx, name, f"{type(exc).__name__}: {exc}", event.message.topic,
+                              event.value, event.key)
+
     async def run(stream: Any) -> None:
         async for event in stream.events():
             handler = routes.get(event.message.topic)
             if handler is None:
                 continue
-            try:
-                await handler(ctx, event, event.value, event.key)
-            except Exception as exc:  # never crash the worker: dead-letter with the reason
-                log.exception("%s: failed on %s", name, event.message.topic)
-                await dead_letter(ctx, name, f"{type(exc).__name__}: {exc}",
-                                  event.message.topic, event.value, event.key)
+            if deferred and pending is not None:
+                async with pending.changing():
+                    await handle(event, handler)
+            else:
+                await handle(event, handler)
 
     app.agent(source, name=name)(run)
 
@@ -115,6 +128,14 @@ def _timer(app: faust.App, ctx: Context) -> None:
 
 
 # ---------------------------------------------------------------- helpers
+
+def save_at_commit(ctx: Context, table: str, key: str, value: Any, event: Any) -> None:
+    """Set a table key now; its changelog record is written before the next offset commit,
+    after the outputs sent meanwhile (see :mod:`streams.changelog`). Only for a change whose
+    outputs may be sent again after a crash (readings), in a ``deferred`` agent."""
+    assert ctx.pending is not None
+    ctx.pending.set(table, key, value, event.message.partition)
+
 
 async def save(ctx: Context, table: str, key: str, value: Any, event: Any) -> None:
     """Set a table key and write its changelog record through the app's producer.
@@ -177,7 +198,7 @@ async def _send_task(ctx: Context, task: Task) -> None:
 # ---------------------------------------------------------------- gateways
 
 async def on_raw_readings(ctx: Context, event: Any, value: bytes, key: bytes | None) -> None:
-    """Validate and assess one gateway message; state written once for the message."""
+    """Validate and assess one gateway message (state: see :mod:`streams.changelog`)."""
     topic = event.message.topic
     try:
         msg = RawReadings.from_bytes(value)
@@ -191,7 +212,10 @@ async def on_raw_readings(ctx: Context, event: Any, value: bytes, key: bytes | N
     state = _gateway_state(ctx, msg.gateway_id)
     state.partition = event.message.partition
     out = process_message(state, msg, ctx.registry, ctx.book)
-    await save(ctx, "gateways", msg.gateway_id, state, event)
+    if out.changes or out.recovered:  # never send these twice: state first
+        await save(ctx, "gateways", msg.gateway_id, state, event)
+    else:  # readings only: written at the next commit
+        save_at_commit(ctx, "gateways", msg.gateway_id, state, event)
     if out.result.readings:
         await send(ctx, "readings", key, readings_event(msg, out.result.readings))
     if out.result.rejected:

@@ -13,6 +13,7 @@ from anlan import topics as contract
 from anlan.registry import Registry, load_registry
 from anlan.settings import Settings
 from anlan.stack.readiness import mark_ready
+from streams.changelog import PendingChangelog, Transport
 from streams.codec import dumps, loads
 from streams.plans import PlanBook
 
@@ -38,6 +39,7 @@ class Context:
     topics: dict[str, Any]
     tables: dict[str, Any]
     app: Any = None
+    pending: PendingChangelog | None = None
 
     @property
     def producer(self) -> Any:
@@ -88,6 +90,8 @@ def create_app(settings: Settings, *, registry: Registry | None = None,
         stream_wait_empty=False,
         logging_config=None,
     )
+    # the producer writes deferred table state before Faust commits (streams/changelog.py)
+    app.transport = Transport(app.conf.broker_consumer, app)
     ready = {"done": False}
 
     @app.on_rebalance_complete.connect
@@ -107,6 +111,7 @@ def create_app(settings: Settings, *, registry: Registry | None = None,
                   book=book if book is not None else load_book(settings),
                   topics={}, tables={}, app=app)
     _declare(app, ctx)
+    ctx.pending = app.pending_changelog = PendingChangelog(ctx.tables)  # type: ignore[attr-defined]
     from streams.agents import install
     install(app, ctx)
     return app
