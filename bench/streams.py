@@ -4,10 +4,11 @@ vs (b) the full validate + assess + incidents path with its changelog-backed tab
 Both drain the same pre-loaded ``anlan.readings.raw`` topic (gateway messages of 20 readings:
 by default 5 sensors — 2 rain gauges, a water level, wind, temperature — with 4 one-minute
 samples each; ``--per-sensor 1``: 20 sensors with one 5-minute reading each; a few gateways
-under heavy rain so that levels, signals, incidents and alerts do happen, light rain elsewhere) on the embedded tansu
-broker, one worker process each, rounds interleaved, every shipped plan loaded. (a) times its first to last message inside
-the agent; (b) is timed by the Kafka timestamps of its first and last validated ``anlan.readings``
-output. Run ``python -m bench.streams [--quick]``; the last line is JSON.
+under heavy rain so that levels, signals, incidents and alerts do happen, light rain elsewhere)
+on the embedded tansu broker, one worker process each, rounds interleaved, every shipped plan
+loaded. (a) times its first to last message inside the agent; (b) is timed by the Kafka
+timestamps of its first and last validated ``anlan.readings`` output. Run
+``python -m bench.streams [--quick]``; the last line is JSON.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from typing import Any
 
 from anlan.events import Level
 from anlan.registry import SensorInfo
-from contingency_plans.compiled import Bound, Ctx, combine_any
+from contingency_plans.compiled import NEVER, Bound, Ctx, combine_any
 from contingency_plans.conditions import (
     AllOfRegion,
     AnyOfRegion,
@@ -131,7 +131,7 @@ def sensor_bound(plan: Plan, sensor: SensorInfo, state: SensorState, now: float)
     readings added after ``now`` stay within it, :func:`sensor_level` stays at no level, so it
     need not be called."""
     if sensor.kind not in plan.kinds:
-        return (float("inf"), float("inf"))
+        return NEVER
     ctx = Ctx(state, sensor.attrs, now, plan.utc_offset_h * 3600.0, sensor.kind)
     return combine_any([f(ctx) for f in plan.bounds_for(sensor.region, sensor.kind)])
 

@@ -162,32 +162,30 @@ class Plan(_Strict):
     def triggers_for(self, region: str, kind: str) -> Triggers:
         """The sensor triggers in force in ``region`` that read ``kind``, highest level first,
         as ``((level, rank, compiled check), …), step_down`` (the evaluation's fast path, see
-        :mod:`contingency_plans.compiled`; compiled once per set of overrides and kind)."""
-        cache = self.__pydantic_private__["_triggers"]  # type: ignore[index]
-        hit = cache.get((region, kind))
-        if hit is None:
-            rules = self.for_region(region)
-            hit = cache.get((id(rules), kind))  # regions under the same overrides share it
-            if hit is None:
-                hit = cache[(id(rules), kind)] = triggers_of(*rules, kind)
-            if len(cache) < 100_000:
-                cache[(region, kind)] = hit
-        return hit
+        :mod:`contingency_plans.compiled`)."""
+        return self._compiled("_triggers", region, kind,
+                              lambda rules: triggers_of(*rules, kind))
 
     def bounds_for(self, region: str, kind: str) -> tuple[Callable[..., Any], ...]:
         """The quiet bounds (:func:`contingency_plans.compiled.compile_bound`) of the sensor
-        triggers in force in ``region`` that read ``kind`` (cached like the triggers)."""
+        triggers in force in ``region`` that read ``kind``."""
         from contingency_plans.compiled import compile_bound
-        cache = self.__pydantic_private__["_bounds"]  # type: ignore[index]
+        return self._compiled("_bounds", region, kind, lambda rules: tuple(
+            compile_bound(spec.trigger) for spec in rules[0].values()
+            if spec.trigger is not None
+            and any(leaf.kind == kind for leaf in sensor_leaves(spec.trigger))))
+
+    def _compiled(self, cache_name: str, region: str, kind: str,
+                  build: Callable[[tuple[dict[Level, LevelSpec], StepDown]], Any]) -> Any:
+        """``build(self.for_region(region))``, cached per region and kind and compiled once
+        per set of overrides (regions under the same overrides share it)."""
+        cache = self.__pydantic_private__[cache_name]  # type: ignore[index]
         hit = cache.get((region, kind))
         if hit is None:
             rules = self.for_region(region)
             hit = cache.get((id(rules), kind))
             if hit is None:
-                hit = cache[(id(rules), kind)] = tuple(
-                    compile_bound(spec.trigger) for spec in rules[0].values()
-                    if spec.trigger is not None
-                    and any(leaf.kind == kind for leaf in sensor_leaves(spec.trigger)))
+                hit = cache[(id(rules), kind)] = build(rules)
             if len(cache) < 100_000:
                 cache[(region, kind)] = hit
         return hit

@@ -190,10 +190,9 @@ def validate_message(msg: RawReadings, registry: Registry,
 
 
 def _reject_reason(gateway: str, kind: str, value: float, ts: float,
-                   window: tuple[float, float, float], info: SensorInfo | None,
+                   window: tuple[float, float, float], info: SensorInfo,
                    rules: KindRules) -> str | None:
-    if info is None:
-        return "unknown sensor"
+    """Why a reading of a known sensor is rejected (None: it is not)."""
     if info.gateway_id != gateway:
         return f"sensor registered to gateway {info.gateway_id}, not {gateway}"
     if kind != info.kind:
