@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,9 @@ class Settings(BaseSettings):
     kafka_idempotent_producer: bool = Field(
         True, description="idempotent producer (a real Kafka); the embedded tansu lacks it"
     )
+    kafka_broker: Literal["auto", "kafka", "tansu"] = Field(
+        "auto", description="the Kafka broker's kind, for workarounds that only one broker needs "
+        "(tansu: no idempotent producer, changelog tail repeated); auto: ask the broker")
     broker_rebalance_timeout: float = Field(
         5.0, description="Faust rebalance timeout (s); short for tansu, raise for a real Kafka"
     )
@@ -47,6 +51,9 @@ class Settings(BaseSettings):
     # MQTT
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
+    mqtt_embedded: bool = Field(
+        True, description="`anlan up`/`demo` start a Mosquitto of their own (on mqtt_port when "
+        "free, else a free port); false: use the broker at mqtt_host:mqtt_port")
     mqtt_username: str = ""
     mqtt_password: str = ""
     mqtt_client_id: str = "anlan-bridge"

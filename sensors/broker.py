@@ -13,17 +13,10 @@ import subprocess
 from pathlib import Path
 
 from anlan.errors import StartupError
+from anlan.stack.mqtt import mosquitto_binary  # noqa: F401 - re-exported for tests
 from anlan.stack.net import free_port, stop_process, wait_port
 
 DEPLOY_DIR = Path(__file__).resolve().parent.parent / "deploy" / "mosquitto"
-
-
-def mosquitto_binary() -> str | None:
-    """The mosquitto executable, or None."""
-    found = shutil.which("mosquitto")
-    if found:
-        return found
-    return "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
 
 
 def render_config(template: str, port: int, workdir: Path) -> str:

@@ -63,7 +63,9 @@ class LocalStack:
         if "api" in self.parts and not port_free(s.api_host, s.api_port):
             raise StartupError(f"port {s.api_port} on {s.api_host} is in use; stop what listens "
                                "there or set ANLAN_API_PORT to a free port")
-        self.mqtt = LocalMosquitto(s.mqtt_host, s.mqtt_port, self.log_dir / "mosquitto.log")
+        self.mqtt = LocalMosquitto(s.mqtt_host, s.mqtt_port, self.log_dir / "mosquitto.log",
+                                   state_dir=self.state_dir / "mosquitto",
+                                   reuse_running=not s.mqtt_embedded)
         mqtt_host, mqtt_port = self.mqtt.start()
         embedded_kafka = not s.kafka_bootstrap
         bootstrap = s.kafka_bootstrap
@@ -75,6 +77,7 @@ class LocalStack:
         self.settings = s = s.model_copy(update=dict(
             kafka_bootstrap=bootstrap, mqtt_host=mqtt_host, mqtt_port=mqtt_port,
             database_url=db_url,
+            kafka_broker="tansu" if embedded_kafka else s.kafka_broker,
             kafka_idempotent_producer=s.kafka_idempotent_producer and not embedded_kafka))
         self.say(f"  mqtt      {mqtt_host}:{mqtt_port}"
                  f"{' (started)' if self.mqtt.proc else ' (already running)'}")
@@ -89,6 +92,9 @@ class LocalStack:
         env.update({
             "ANLAN_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
             "ANLAN_KAFKA_IDEMPOTENT_PRODUCER": str(s.kafka_idempotent_producer).lower(),
+            "ANLAN_KAFKA_BROKER": s.kafka_broker,
+            "ANLAN_TOPIC_PARTITIONS": str(s.topic_partitions),
+            "ANLAN_TOPIC_REPLICATION": str(s.topic_replication),
             "ANLAN_MQTT_HOST": s.mqtt_host,
             "ANLAN_MQTT_PORT": str(s.mqtt_port),
             "ANLAN_DATABASE_URL": s.database_url,
