@@ -14,6 +14,7 @@ from alerts.directory import db as dirdb
 from alerts.directory.load import read_file
 from alerts.directory.tree import RegionTree
 from alerts.recipients import on_duty
+from anlan.kafka import resolve_broker
 from anlan.errors import PermanentError, StartupError
 from anlan.events import utcnow
 from anlan.settings import load_settings
@@ -37,6 +38,7 @@ def dispatch_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     settings = load_settings()
     settings.require_kafka()
+    settings = resolve_broker(settings)
     options = ServiceOptions(tick_s=args.tick, import_directory=not args.no_import)
     options.dispatch.renotify_s = args.renotify_s
     options.dispatch.lease_s = args.lease_s

@@ -2,11 +2,51 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from anlan.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TANSU_CLUSTER_ID = "tansu_cluster"
+"""The cluster id the tansu broker reports (it is not configurable in the version we pin)."""
+
+
+async def detect_broker(bootstrap: str, timeout: float = 15.0) -> str:
+    """``"tansu"`` or ``"kafka"``: which broker answers at ``bootstrap`` (by its cluster id)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap,
+                                request_timeout_ms=int(timeout * 1000))
+    await asyncio.wait_for(admin.start(), timeout)
+    try:
+        cluster = await asyncio.wait_for(admin.describe_cluster(), timeout)
+    finally:
+        await admin.close()
+    return "tansu" if cluster.get("cluster_id") == TANSU_CLUSTER_ID else "kafka"
+
+
+def resolve_broker(settings: Settings) -> Settings:
+    """``settings`` with ``kafka_broker`` known and the idempotent producer off for tansu.
+
+    With ``ANLAN_KAFKA_BROKER=auto`` (the default) the broker is asked once; when it does not
+    answer, the settings are returned unchanged (the part retries Kafka as it always does).
+    """
+    kind = settings.kafka_broker
+    if kind == "auto" and settings.kafka_bootstrap:
+        try:
+            kind = asyncio.run(detect_broker(settings.kafka_bootstrap))
+        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+            log.warning("could not ask Kafka at %s which broker it is (%s); assuming a real "
+                        "Kafka", settings.kafka_bootstrap, type(exc).__name__)
+            return settings
+    return settings.model_copy(update=dict(
+        kafka_broker=kind,
+        kafka_idempotent_producer=settings.kafka_idempotent_producer and kind != "tansu"))
 
 
 def make_producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:

@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 
+from anlan.kafka import resolve_broker
 from anlan.errors import StartupError
 from anlan.settings import DEFAULT_API_SECRET, LOOPBACK_HOSTS, Settings, load_settings
 from anlan.stack.net import port_free, port_open
@@ -147,4 +148,4 @@ def main(argv: list[str]) -> int:
         overrides["api_host"] = args.host
     if args.port:
         overrides["api_port"] = args.port
-    return serve(load_settings(**overrides))
+    return serve(resolve_broker(load_settings(**overrides)))

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 
+from anlan.kafka import resolve_broker
 from anlan.registry import load_registry
 from anlan.settings import load_settings
 from anlan.stack.readiness import mark_ready
@@ -26,6 +27,7 @@ def bridge_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     settings = load_settings()
     settings.require_kafka()
+    settings = resolve_broker(settings)
     registry = load_registry(settings.sensors_file)
     from sensors.bridge import Bridge
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 
+from anlan.kafka import resolve_broker
 from anlan.errors import StartupError
 from anlan.settings import load_settings
 from anlan.stack.database import ensure_database
@@ -101,6 +102,7 @@ def sink_main(argv: list[str]) -> int:
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.root.level))
+    settings = resolve_broker(settings)
     url = ensure_database(settings.database_url)
     if not args.no_migrate:
         from store.migrate import migrate

@@ -17,9 +17,10 @@ Order at every flush, so that a crash at any point loses nothing (at-least-once)
    records the change (a crash here replays the input: readings forwarded again, which the
    sinks take idempotently);
 3. the pending state is encoded (at once, nothing changes meanwhile) and sent, then flushed,
-   and the last record of each changelog partition is sent once more, alone in its batch
-   (the embedded tansu broker reports a partition's end as the first offset of its last batch
-   + 1: without this, a recovery would stop before the tail of a batch);
+   and, on the tansu broker only (``repeat_tail``), the last record of each changelog partition
+   is sent once more, alone in its batch (tansu reports a partition's end as the first offset
+   of its last batch + 1: without this, a recovery would stop before the tail of a batch;
+   Apache Kafka and Redpanda report the true end and do not need it);
 4. only then does Faust commit the input offsets.
 """
 
@@ -37,8 +38,9 @@ from streams.codec import dumps
 class PendingChangelog:
     """Keys of Faust tables set since the last :meth:`write` (with their partition)."""
 
-    def __init__(self, tables: dict[str, Any]) -> None:
+    def __init__(self, tables: dict[str, Any], repeat_tail: bool = False) -> None:
         self._tables = tables
+        self.repeat_tail = repeat_tail
         self._pending: dict[tuple[str, str], int] = {}
         self._busy: set[asyncio.Task[Any] | None] = set()
         self._idle: asyncio.Event | None = None
@@ -65,8 +67,8 @@ class PendingChangelog:
 
     async def write(self, producer: Any, flush: Callable[[], Awaitable[None]]) -> int:
         """Flush the outputs of the changes so far, then send one changelog record per
-        pending key (its current value) and repeat the last of each partition; returns how
-        many keys. See the module docstring."""
+        pending key (its current value) and, with ``repeat_tail``, repeat the last of each
+        partition; returns how many keys. See the module docstring."""
         idle, gate = self._events()
         gate.clear()
         try:
@@ -82,7 +84,7 @@ class PendingChangelog:
                                 table.value_serializer.dumps(table.data[key]), partition))
             for topic, key_bytes, value, partition in records:
                 await producer.send(topic, key_bytes, value, partition, None, None)
-            if records:
+            if records and self.repeat_tail:
                 await flush()
                 last = {(r[0], r[3]): r for r in records}
                 for topic, key_bytes, value, partition in last.values():
@@ -119,7 +121,14 @@ class _Changing:
 
 class StateWritingProducer(kafka_driver.Producer):
     """The Kafka producer; a flush also writes the app's pending table state (see the module
-    docstring), so it is in the changelog before Faust commits the offsets."""
+    docstring), so it is in the changelog before Faust commits the offsets. It is idempotent
+    when the app says so (``app.idempotent_producer``: a real Kafka; tansu lacks it)."""
+
+    def _settings_extra(self) -> Any:
+        extra = dict(super()._settings_extra())
+        if getattr(self.app, "idempotent_producer", False):
+            extra.update(enable_idempotence=True, acks="all")
+        return extra
 
     async def flush(self) -> None:
         changelog = getattr(self.app, "pending_changelog", None)

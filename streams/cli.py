@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 
+from anlan.kafka import resolve_broker
 from anlan.errors import StartupError
 from anlan.registry import load_registry
 from anlan.settings import Settings, load_settings
@@ -32,6 +33,7 @@ def worker_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     settings = load_settings()
     settings.require_kafka()
+    settings = resolve_broker(settings)
     registry = load_registry(settings.sensors_file)
     try:
         book = load_book(settings)

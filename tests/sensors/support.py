@@ -23,7 +23,9 @@ def bridge_env(settings: Settings, ready_dir: Path) -> dict[str, str]:
     env.update({
         "ANLAN_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "ANLAN_TOPIC_PREFIX": settings.topic_prefix,
-        "ANLAN_KAFKA_IDEMPOTENT_PRODUCER": "false",
+        "ANLAN_KAFKA_IDEMPOTENT_PRODUCER": str(settings.kafka_idempotent_producer).lower(),
+        "ANLAN_KAFKA_BROKER": settings.kafka_broker,
+        "ANLAN_TOPIC_REPLICATION": str(settings.topic_replication),
         "ANLAN_MQTT_HOST": settings.mqtt_host,
         "ANLAN_MQTT_PORT": str(settings.mqtt_port),
         "ANLAN_MQTT_USERNAME": settings.mqtt_username,

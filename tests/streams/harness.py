@@ -71,7 +71,9 @@ def env_of(settings: Settings, ready_dir: Path) -> dict[str, str]:
         "ANLAN_WORKER_ID": settings.worker_id,
         "ANLAN_WORKER_DATA_DIR": str(settings.worker_data_dir),
         "ANLAN_WORKER_WEB_PORT": "0",
-        "ANLAN_KAFKA_IDEMPOTENT_PRODUCER": "false",
+        "ANLAN_KAFKA_IDEMPOTENT_PRODUCER": str(settings.kafka_idempotent_producer).lower(),
+        "ANLAN_KAFKA_BROKER": settings.kafka_broker,
+        "ANLAN_TOPIC_REPLICATION": str(settings.topic_replication),
         "ANLAN_SENSORS_FILE": str(settings.sensors_file),
         "ANLAN_PLANS_DIR": str(settings.plans_dir),
         "ANLAN_MQTT_HOST": settings.mqtt_host,
@@ -153,7 +155,8 @@ def raw_message(gateway: str, seq: int, readings: list[tuple[str, datetime, floa
 async def produce(settings: Settings, records: list[tuple[str, str, bytes]]) -> None:
     """Send (contract topic, key, value) records with acks=all."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
-                                linger_ms=5)
+                                linger_ms=5,
+                                enable_idempotence=settings.kafka_idempotent_producer)
     await producer.start()
     try:
         for topic, key, value in records:
