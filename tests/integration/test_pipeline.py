@@ -25,12 +25,14 @@ from anlan.stack.runner import LocalStack
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def running_stack(make_settings: Callable[..., Settings], tmp_path_factory: pytest.TempPathFactory
+@pytest.fixture()
+def running_stack(broker_settings: Callable[..., Settings],
+                  tmp_path_factory: pytest.TempPathFactory
                   ) -> Iterator[tuple[LocalStack, NotificationReceiver]]:
+    """The local stack's parts on the session's services, on each broker (tansu, Kafka)."""
     receiver = NotificationReceiver(lambda payload: None).start()
     state = tmp_path_factory.mktemp("stack")
-    settings = make_settings(api_port=free_port(), state_dir=state)
+    settings = broker_settings(api_port=free_port(), state_dir=state)
     stack = LocalStack(settings, say=lambda *_: None, extra_env={
         "ANLAN_DEFAULT_NOTIFY_URLS": json.dumps([receiver.url]),
         "ANLAN_TOPIC_PREFIX": settings.topic_prefix,

@@ -75,12 +75,12 @@ def _reference(settings: Settings, records: list[tuple[str, str, bytes]]) -> lis
 
 
 def test_sigkill_mid_scenario_loses_no_incident_and_duplicates_no_alert(
-        make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+        broker_settings: Callable[..., Settings], tmp_path: Path) -> None:
     sensors, layout = unique_registry(tmp_path)
     one = {gw: v for gw, v in layout.items() if len(v[1]) == 1}
     gateway = min(one)
     region = one[gateway][0]
-    settings = make_settings(plans_dir=rain_plans_dir(tmp_path), sensors_file=sensors)
+    settings = broker_settings(plans_dir=rain_plans_dir(tmp_path), sensors_file=sensors)
     records = _storm_records({gateway: one[gateway]})
     worker = Child("worker", settings, tmp_path).start()
     try:
@@ -110,11 +110,11 @@ def test_sigkill_mid_scenario_loses_no_incident_and_duplicates_no_alert(
 
 
 def test_two_workers_on_four_partitions_give_the_same_alerts_as_one(
-        make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+        broker_settings: Callable[..., Settings], tmp_path: Path) -> None:
     sensors, layout = unique_registry(tmp_path)
     plans = rain_plans_dir(tmp_path)
-    single = make_settings(plans_dir=plans, sensors_file=sensors, topic_partitions=4)
-    double = make_settings(plans_dir=plans, sensors_file=sensors, topic_partitions=4)
+    single = broker_settings(plans_dir=plans, sensors_file=sensors, topic_partitions=4)
+    double = broker_settings(plans_dir=plans, sensors_file=sensors, topic_partitions=4)
     workers = [Child("worker", single, tmp_path).start(wait=False),
                Child("worker", double, tmp_path).start(wait=False),
                Child("worker", double, tmp_path).start(wait=False)]
