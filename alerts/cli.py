@@ -14,9 +14,9 @@ from alerts.directory import db as dirdb
 from alerts.directory.load import read_file
 from alerts.directory.tree import RegionTree
 from alerts.recipients import on_duty
-from anlan.kafka import resolve_broker
 from anlan.errors import PermanentError, StartupError
 from anlan.events import utcnow
+from anlan.kafka import resolve_broker
 from anlan.settings import load_settings
 
 

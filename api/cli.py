@@ -16,8 +16,8 @@ from typing import Any
 
 import psycopg
 
-from anlan.kafka import resolve_broker
 from anlan.errors import StartupError
+from anlan.kafka import resolve_broker
 from anlan.settings import DEFAULT_API_SECRET, LOOPBACK_HOSTS, Settings, load_settings
 from anlan.stack.net import port_free, port_open
 from anlan.stack.readiness import mark_ready

@@ -10,8 +10,8 @@ from typing import Any
 
 import psycopg
 
-from anlan.kafka import resolve_broker
 from anlan.errors import StartupError
+from anlan.kafka import resolve_broker
 from anlan.settings import load_settings
 from anlan.stack.database import ensure_database
 

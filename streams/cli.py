@@ -6,8 +6,8 @@ import argparse
 import asyncio
 import logging
 
-from anlan.kafka import resolve_broker
 from anlan.errors import StartupError
+from anlan.kafka import resolve_broker
 from anlan.registry import load_registry
 from anlan.settings import Settings, load_settings
 from anlan.stack.kafka import create_topics

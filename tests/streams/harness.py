@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from anlan import topics
 from anlan.events import Alert, RawReading, RawReadings
 from anlan.settings import Settings
 from contingency_plans.loader import PLANS_DIR
+from tests.streams.scenario import storm
 
 READY_TIMEOUT = 90.0
 
@@ -202,3 +203,51 @@ def run(coro: Any) -> Any:
 
 
 __all__ = ["topics"]
+
+
+# ---------------------------------------------------------------- the storm of the recovery tests
+
+Layout = dict[str, tuple[str, list[str]]]
+
+
+def storm_start() -> datetime:
+    return datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=27)
+
+
+def storm_records(layout: Layout) -> list[tuple[str, str, bytes]]:
+    """Every gauge's storm (shifted 15 min per gauge), one message per gateway and step."""
+    start = storm_start()
+    gauges = [(gw, g, i) for i, (gw, g) in enumerate(
+        (gw, g) for gw, (_, gs) in sorted(layout.items()) for g in gs)]
+    steps = [storm(start + timedelta(minutes=15 * i)) for _, _, i in gauges]
+    records = []
+    for step in range(len(steps[0])):
+        by_gateway: dict[str, list[tuple[str, datetime, float]]] = {}
+        for (gw, gauge, i) in gauges:
+            ts, mm = steps[i][step]
+            by_gateway.setdefault(gw, []).append((gauge, ts, mm))
+        for gw, readings in by_gateway.items():
+            records.append((topics.READINGS_RAW, gw,
+                            raw_message(gw, step, readings).to_bytes()))
+    return records
+
+
+def storm_regions(settings: Settings) -> set[str]:
+    """The grids of the rain gauges."""
+    from anlan.registry import load_registry
+
+    return {s.region for s in load_registry(settings.sensors_file).sensors.values()
+            if s.kind == "rain_mm"}
+
+
+def reference_alerts(settings: Settings, records: list[tuple[str, str, bytes]]) -> list[Alert]:
+    """The alerts of the pure in-memory pipeline on the same input (no restart)."""
+    from anlan.events import RawReadings
+    from anlan.registry import load_registry
+    from streams.app import load_book
+    from tests.streams.test_assess import Pipeline
+
+    pipe = Pipeline(load_registry(settings.sensors_file), load_book(settings))
+    for _, _, value in records:
+        pipe.feed(RawReadings.from_bytes(value))
+    return pipe.alerts

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,58 +19,15 @@ from tests.streams.harness import (
     collect,
     produce,
     rain_plans_dir,
-    raw_message,
+    reference_alerts,
     run,
+    storm_records,
+    storm_regions,
     unique_registry,
 )
-from tests.streams.scenario import check_lifecycle, storm
+from tests.streams.scenario import check_lifecycle
 
 pytestmark = pytest.mark.integration
-
-Layout = dict[str, tuple[str, list[str]]]
-
-
-def _start() -> datetime:
-    return datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=27)
-
-
-def _storm_records(layout: Layout) -> list[tuple[str, str, bytes]]:
-    """Every gauge's storm (shifted 15 min per gauge), one message per gateway and step."""
-    start = _start()
-    gauges = [(gw, g, i) for i, (gw, g) in enumerate(
-        (gw, g) for gw, (_, gs) in sorted(layout.items()) for g in gs)]
-    steps = [storm(start + timedelta(minutes=15 * i)) for _, _, i in gauges]
-    records = []
-    for step in range(len(steps[0])):
-        by_gateway: dict[str, list[tuple[str, datetime, float]]] = {}
-        for (gw, gauge, i) in gauges:
-            ts, mm = steps[i][step]
-            by_gateway.setdefault(gw, []).append((gauge, ts, mm))
-        for gw, readings in by_gateway.items():
-            records.append((topics.READINGS_RAW, gw,
-                            raw_message(gw, step, readings).to_bytes()))
-    return records
-
-
-def _regions(settings: Settings) -> set[str]:
-    """The grids of the rain gauges."""
-    from anlan.registry import load_registry
-
-    return {s.region for s in load_registry(settings.sensors_file).sensors.values()
-            if s.kind == "rain_mm"}
-
-
-def _reference(settings: Settings, records: list[tuple[str, str, bytes]]) -> list[Alert]:
-    """The alerts of the pure in-memory pipeline on the same input (no restart)."""
-    from anlan.events import RawReadings
-    from anlan.registry import load_registry
-    from streams.app import load_book
-    from tests.streams.test_assess import Pipeline
-
-    pipe = Pipeline(load_registry(settings.sensors_file), load_book(settings))
-    for _, _, value in records:
-        pipe.feed(RawReadings.from_bytes(value))
-    return pipe.alerts
 
 
 def test_sigkill_mid_scenario_loses_no_incident_and_duplicates_no_alert(
@@ -81,7 +37,7 @@ def test_sigkill_mid_scenario_loses_no_incident_and_duplicates_no_alert(
     gateway = min(one)
     region = one[gateway][0]
     settings = broker_settings(plans_dir=rain_plans_dir(tmp_path), sensors_file=sensors)
-    records = _storm_records({gateway: one[gateway]})
+    records = storm_records({gateway: one[gateway]})
     worker = Child("worker", settings, tmp_path).start()
     try:
         run(produce(settings, records[:56]))  # to 14 h: orange at ~11 h, red at ~12.5 h
@@ -104,7 +60,7 @@ def test_sigkill_mid_scenario_loses_no_incident_and_duplicates_no_alert(
     check_lifecycle([a.level for a in alerts])
     assert len({a.alert_id for a in alerts}) == len(alerts), [a.alert_id for a in alerts]
     # and the state was not double counted: exactly the alerts of an uninterrupted run
-    assert [a.to_bytes() for a in alerts] == [a.to_bytes() for a in _reference(settings, records)]
+    assert [a.to_bytes() for a in alerts] == [a.to_bytes() for a in reference_alerts(settings, records)]
     assert len({a.incident_id for a in alerts}) == 1  # the open incident survived the kill
     assert alerts[-1].references == [a.alert_id for a in alerts[:-1]]
 
@@ -118,8 +74,8 @@ def test_two_workers_on_four_partitions_give_the_same_alerts_as_one(
     workers = [Child("worker", single, tmp_path).start(wait=False),
                Child("worker", double, tmp_path).start(wait=False),
                Child("worker", double, tmp_path).start(wait=False)]
-    records = _storm_records(layout)
-    regions = _regions(single)
+    records = storm_records(layout)
+    regions = storm_regions(single)
     try:
         for w in workers:
             w.wait_ready()
@@ -141,5 +97,5 @@ def test_two_workers_on_four_partitions_give_the_same_alerts_as_one(
     a, b = ({x.alert_id: x.to_bytes() for x in alerts} for alerts in got)
     assert len(a) == len(got[0]) and len(b) == len(got[1])  # no duplicates on either
     assert a == b
-    reference = {x.alert_id: x.to_bytes() for x in _reference(single, records)}
+    reference = {x.alert_id: x.to_bytes() for x in reference_alerts(single, records)}
     assert a == reference  # and both are what the pure pipeline computes
