@@ -130,6 +130,8 @@ class QualityFlag(str, enum.Enum):
     FLATLINE = "flatline"
     STALE = "stale"
     DUPLICATE = "duplicate"
+    TOO_LATE = "too_late"
+    """Older than the assessment's horizon (the plans' longest window): stored, not assessed."""
 
 
 class Reading(BaseModel):
@@ -212,6 +214,11 @@ class Signal(Event):
     level: Level
     ts: AwareDatetime  # event time of the change
     evidence: dict[str, Any] = Field(default_factory=dict)
+    late: bool = False
+    """A higher level reached and already over when found (a backlog): a late notice to the
+    duty officers (【补报】), never a public alert."""
+    detected: AwareDatetime | None = None
+    """When the input that showed the change reached the system."""
 
     @property
     def key(self) -> str:

@@ -1,9 +1,12 @@
-"""Backtest: run recorded readings (and reports) through a plan with exactly the functions the
-live streams use, and list every level change per region.
+"""Backtest: run recorded readings (and reports) through a plan with exactly the code the live
+streams use, and list every level change per region.
 
-At each distinct event time of the input (a tick) the readings of that time are added to their
-sensors' states, every sensor of the plan's kinds is assessed (as the streams' timer would),
-each region is aggregated and its :class:`LevelTracker` stepped.
+The readings are sorted by event time and go, one by one, through the live validation
+(:mod:`anlan.quality`: a negative rain value is rejected in both, with the same reason), each
+sensor's course (:mod:`contingency_plans.course`: assessed at each of its reading times) and each
+region's course (:mod:`contingency_plans.region_course`: evaluated at each condition and report
+time, the level tracker's hold and quiet). Live = backtest: the live workers reach the same
+levels at the same event times whatever order the data arrive in.
 """
 
 from __future__ import annotations
@@ -13,20 +16,18 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from anlan.events import Level
+from anlan.events import Level, RawReading, RawReadings
+from anlan.quality import SensorMemory, validate_message
 from anlan.registry import Registry, SensorInfo
-from contingency_plans.evaluate import (
-    SensorAssessment,
-    region_level,
-    region_of,
-    scope_region,
-    sensor_level,
-)
+from contingency_plans import course
+from contingency_plans.course import Condition
+from contingency_plans.evaluate import SensorAssessment, region_of, scope_region
 from contingency_plans.plan import Plan
+from contingency_plans.region_course import RegionCourse
 from contingency_plans.state import SensorState
 from contingency_plans.tracker import LevelTracker
 
@@ -75,20 +76,35 @@ class BacktestResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_readings(path: Path | str) -> list[Reading]:
-    """Readings from a CSV with columns ``ts,sensor,kind,value`` (times with an offset)."""
+def read_readings(path: Path | str, problems: list[str] | None = None) -> list[Reading]:
+    """Readings from a CSV with columns ``ts,sensor,kind,value`` (times with an offset).
+
+    A malformed row is appended to ``problems`` (file:line: what) and skipped; without a
+    ``problems`` list it raises :class:`BacktestError`."""
     out = []
     for line, row in _rows(path, ("ts", "sensor", "kind", "value")):
-        value = _float(row["value"], path, line)
-        out.append(Reading(_time(row["ts"], path, line), row["sensor"].strip(),
-                           row["kind"].strip(), value))
+        try:
+            out.append(Reading(_time(row["ts"], path, line), (row["sensor"] or "").strip(),
+                               (row["kind"] or "").strip(), _float(row["value"], path, line)))
+        except BacktestError as exc:
+            if problems is None:
+                raise
+            problems.append(f"{exc}; row skipped")
     return out
 
 
-def read_reports(path: Path | str) -> list[ReportIn]:
-    """Reports from a CSV with columns ``ts,kind,region``."""
-    return [ReportIn(_time(row["ts"], path, line), row["kind"].strip(), row["region"].strip())
-            for line, row in _rows(path, ("ts", "kind", "region"))]
+def read_reports(path: Path | str, problems: list[str] | None = None) -> list[ReportIn]:
+    """Reports from a CSV with columns ``ts,kind,region`` (malformed rows as for readings)."""
+    out = []
+    for line, row in _rows(path, ("ts", "kind", "region")):
+        try:
+            out.append(ReportIn(_time(row["ts"], path, line), (row["kind"] or "").strip(),
+                                (row["region"] or "").strip()))
+        except BacktestError as exc:
+            if problems is None:
+                raise
+            problems.append(f"{exc}; row skipped")
+    return out
 
 
 def _rows(path: Path | str, columns: tuple[str, ...]) -> Iterable[tuple[int, dict[str, str]]]:
@@ -105,9 +121,9 @@ def _rows(path: Path | str, columns: tuple[str, ...]) -> Iterable[tuple[int, dic
         yield reader.line_num, row
 
 
-def _time(text: str, path: Path | str, line: int) -> datetime:
+def _time(text: str | None, path: Path | str, line: int) -> datetime:
     try:
-        ts = datetime.fromisoformat(text.strip())
+        ts = datetime.fromisoformat((text or "").strip())
     except ValueError:
         raise BacktestError(f"{path}:{line}: ts {text!r} is not an ISO 8601 time") from None
     if ts.tzinfo is None:
@@ -115,9 +131,9 @@ def _time(text: str, path: Path | str, line: int) -> datetime:
     return ts
 
 
-def _float(text: str, path: Path | str, line: int) -> float:
+def _float(text: str | None, path: Path | str, line: int) -> float:
     try:
-        value = float(text)
+        value = float(text or "")
     except ValueError:
         raise BacktestError(f"{path}:{line}: value {text!r} is not a number") from None
     if not math.isfinite(value):
@@ -130,20 +146,28 @@ def run_backtest(plan: Plan, readings: Iterable[Reading], registry: Registry,
     """Every level change of ``plan`` per region for these readings and reports."""
     result = BacktestResult()
     sensors = {sid: s for sid, s in registry.sensors.items() if s.kind in plan.kinds}
-    ticks: dict[datetime, list[Reading]] = defaultdict(list)
-    for r in _usable(readings, sensors, registry, result.warnings):
-        ticks[r.ts].append(r)
-        result.series.setdefault(r.sensor, []).append((r.ts, r.value))
-    report_times: dict[str, dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
-    for rep in sorted(reports, key=lambda r: r.ts):
-        report_times[scope_region(plan, rep.region)][rep.kind].append(rep.ts)
-        ticks.setdefault(rep.ts, [])
-    sim = _Simulation(plan, sensors, report_times)
-    for ts in sorted(ticks):
-        for r in ticks[ts]:
-            sim.states[r.sensor].add(ts, r.value)
-        result.changes += sim.tick(ts)
-    result.levels = sim.history
+    inputs: list[tuple[datetime, int, Reading | ReportIn]] = [
+        (r.ts, 0, r) for r in _usable(readings, sensors, registry, result.warnings)]
+    inputs += [(rep.ts, 1, rep) for rep in reports]
+    inputs.sort(key=lambda x: (x[0], x[1]))
+    sim = _Simulation(plan, sensors, registry)
+    for _, _, item in inputs:
+        if isinstance(item, Reading):
+            problem = sim.reading(item)
+            if problem:
+                result.warnings.append(problem)
+            else:
+                result.series.setdefault(item.sensor, []).append((item.ts, item.value))
+        else:
+            sim.report(item)
+    local = timezone(timedelta(hours=plan.utc_offset_h))  # times shown as the plan's local
+    for region, rc in sorted(sim.regions.items()):
+        steps = [(datetime.fromtimestamp(h[0], local), Level(h[1]), Level(h[2]), h[3])
+                 for h in rc.history]
+        result.changes += [Change(ts, plan.id, region, prev, level, evidence)
+                           for ts, prev, level, evidence in steps]
+        result.levels[region] = [(ts, level) for ts, _, level, _ in steps]
+    result.changes.sort(key=lambda c: (c.ts, c.region))
     return result
 
 
@@ -151,51 +175,66 @@ def _usable(readings: Iterable[Reading], sensors: dict[str, SensorInfo], registr
             warnings: list[str]) -> Iterable[Reading]:
     unknown: set[str] = set()
     for r in readings:
-        info = sensors.get(r.sensor)
-        if info is None:
-            if registry.sensor(r.sensor) is None and r.sensor not in unknown:
+        if r.sensor not in sensors and registry.sensor(r.sensor) is None:
+            if r.sensor not in unknown:
                 unknown.add(r.sensor)
                 warnings.append(f"sensor {r.sensor!r} is not in the sensors file; skipped")
             continue
-        if r.kind != info.kind:
-            warnings.append(f"{r.ts.isoformat()} {r.sensor}: kind {r.kind!r} but the sensors "
-                            f"file says {info.kind!r}; skipped")
-            continue
-        yield r
+        if r.sensor in sensors:
+            yield r
 
 
 class _Simulation:
-    """The live pipeline in one process: per-sensor states, per-region trackers."""
+    """The live pipeline in one process, fed in event-time order: validation, sensor courses,
+    region courses (nothing is forgotten: the horizon is unbounded)."""
 
-    def __init__(self, plan: Plan, sensors: dict[str, SensorInfo],
-                 reports: dict[str, dict[str, list[datetime]]]) -> None:
-        self.plan, self.sensors, self.reports = plan, sensors, reports
+    def __init__(self, plan: Plan, sensors: dict[str, SensorInfo], registry: Registry) -> None:
+        self.plan, self.sensors, self.registry = plan, sensors, registry
+        self.memory: dict[str, SensorMemory] = {}
         self.states = {sid: SensorState.for_plans([plan], s.kind) for sid, s in sensors.items()}
-        self.assessed = {sid: SensorAssessment(Level.NONE, {}, s.kind, stale=True)
-                         for sid, s in sensors.items()}
-        self.members: dict[str, list[str]] = defaultdict(list)
+        self.conditions = {sid: Condition() for sid in sensors}
+        self.members: dict[str, dict[str, str]] = defaultdict(dict)
         for sid, s in sensors.items():
-            self.members[region_of(plan, s)].append(sid)
-        for region in reports:
-            self.members.setdefault(region, [])
-        self.trackers = {r: LevelTracker.for_plan(plan, r) for r in self.members}
-        self.history: dict[str, list[tuple[datetime, Level]]] = {r: [] for r in self.members}
+            self.members[region_of(plan, s)][sid] = s.kind
+        self.regions: dict[str, RegionCourse] = {}
 
-    def tick(self, ts: datetime) -> list[Change]:
-        for sid, sensor in self.sensors.items():
-            prev = self.assessed[sid].level
-            self.assessed[sid] = sensor_level(self.plan, sensor, self.states[sid], ts,
-                                              current=prev)
-        changes = []
-        for region, sids in self.members.items():
-            assessment = region_level(self.plan, region, {s: self.assessed[s] for s in sids},
-                                      self.reports.get(region, {}), ts)
-            change = self.trackers[region].step(assessment.level, ts, assessment.evidence)
-            if change is not None:
-                changes.append(Change(ts, self.plan.id, region, change.previous, change.level,
-                                      change.evidence))
-                self.history[region].append((ts, change.level))
-        return changes
+    def _region(self, region: str) -> RegionCourse:
+        found = self.regions.get(region)
+        if found is None:
+            found = self.regions[region] = RegionCourse(
+                LevelTracker.for_plan(self.plan, region), horizon_s=math.inf)
+        return found
+
+    def reading(self, r: Reading) -> str | None:
+        """Validate and assess one reading; the reason when it is rejected."""
+        info = self.sensors[r.sensor]
+        msg = RawReadings(gateway_id=info.gateway_id or "backtest",
+                          mqtt_topic=f"anlan/v1/gw/{info.gateway_id}/readings",
+                          received_at=r.ts, seq=0,
+                          readings=[RawReading(sensor=r.sensor, ts=r.ts, kind=r.kind,
+                                               value=r.value)])
+        checked = validate_message(msg, self.registry, self.memory,
+                                   lambda kind: math.inf)
+        if checked.rejected:
+            return f"{r.ts.isoformat()} {r.sensor}: {checked.rejected[0].reason}; skipped"
+        if not checked.readings:
+            return None  # a duplicate of an earlier row
+        t = r.ts.timestamp()
+        if checked.assessable:
+            self.states[r.sensor].add(t, r.value)
+        region = region_of(self.plan, info)
+        for sent in course.run(self.plan, info, self.states[r.sensor],
+                               self.conditions[r.sensor], [t], horizon_s=math.inf):
+            self._region(region).add_condition(
+                self.plan, region, self.members[region], r.sensor, sent.t,
+                SensorAssessment(sent.level, sent.evidence, info.kind, sent.stale))
+        return None
+
+    def report(self, rep: ReportIn) -> None:
+        region = scope_region(self.plan, rep.region)
+        self._region(region).add_report(self.plan, region, self.members.get(region, {}),
+                                        rep.kind, rep.ts.timestamp(),
+                                        f"{rep.ts.isoformat()}|{rep.kind}|{rep.region}")
 
 
 def summarise(evidence: dict[str, Any]) -> str:

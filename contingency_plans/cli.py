@@ -93,9 +93,10 @@ def _resolve(plan: str) -> Plan:
 def _backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     plan = _resolve(args.plan)
     registry = load_registry(args.sensors)
-    reports = read_reports(args.reports) if args.reports else []
-    result = run_backtest(plan, read_readings(args.readings), registry, reports)
-    for warning in result.warnings:
+    problems: list[str] = []
+    reports = read_reports(args.reports, problems) if args.reports else []
+    result = run_backtest(plan, read_readings(args.readings, problems), registry, reports)
+    for warning in [*problems, *result.warnings]:
         print(f"warning: {warning}", file=err)
     if args.format == "jsonl":
         for change in result.changes:

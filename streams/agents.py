@@ -38,7 +38,7 @@ from streams.codec import dumps
 from streams.incidents import Slot, apply_command, apply_signal, parse_target
 from streams.incidents.machine import Outputs
 from streams.timers import maintenance_messages
-from streams.validate.validator import readings_event
+from streams.validate import readings_event
 
 log = logging.getLogger(__name__)
 

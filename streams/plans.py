@@ -13,6 +13,10 @@ from anlan.registry import Registry
 from streams.incidents.planview import LevelActions, PlanView, TaskSpec
 
 
+LATE_HORIZON_S = 86400.0
+"""A gateway's backlog up to a day old (a village link down overnight) is still assessed."""
+
+
 class _SafeDict(dict):  # type: ignore[type-arg]
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
@@ -71,6 +75,7 @@ class PlanBook:
     _members: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     _by_kind: dict[str, list[Any]] = field(default_factory=dict)
     _shapes: dict[str, tuple[int, float, float]] = field(default_factory=dict)
+    _late: dict[str, float] = field(default_factory=dict)
 
     def for_kind(self, kind: str) -> list[Any]:
         """Plans that read sensors of ``kind``."""
@@ -81,14 +86,28 @@ class PlanBook:
 
     def new_state(self, kind: str) -> Any:
         """An empty :class:`~contingency_plans.state.SensorState` sized for the plans reading
-        ``kind`` (the sizing is computed once per kind)."""
+        ``kind`` (computed once per kind): the assessment's horizon (:meth:`horizon`) plus
+        their longest window, so that a reading up to a horizon older than the newest can be
+        assessed again at every reading time after it."""
         from contingency_plans.state import SensorState
 
         shape = self._shapes.get(kind)
         if shape is None:
             proto = SensorState.for_plans(self.for_kind(kind), kind)
-            shape = self._shapes[kind] = (proto.bucket_s, proto.horizon_s, proto.sample_s)
+            late = max(proto.horizon_s, LATE_HORIZON_S)
+            shape = self._shapes[kind] = (proto.bucket_s, late + proto.horizon_s,
+                                          late + proto.sample_s if proto.sample_s else 0.0)
+            self._late[kind] = late
         return SensorState(*shape)
+
+    def horizon(self, kind: str) -> float:
+        """How far back from a sensor's newest reading a reading of ``kind`` is still assessed:
+        the plans' longest window, and at least :data:`LATE_HORIZON_S`; older is too late."""
+        late = self._late.get(kind)
+        if late is None:
+            self.new_state(kind)
+            late = self._late[kind]
+        return late
 
     def members(self, plan: Any, region: str, registry: Registry) -> dict[str, str]:
         """The registry's sensors (id → kind) that count for ``plan`` in ``region`` (cached)."""

@@ -132,16 +132,19 @@ def _run_upload(state: State, user: User, plan_id: str | None, files: dict[str, 
             if files[name] is not None:
                 paths[name] = FilePath(tmp) / f"{name}.csv"
                 paths[name].write_bytes(files[name] or b"")
+        problems: list[str] = []
         try:
-            readings = read_readings(paths["readings"])
-            reports = read_reports(paths["reports"]) if "reports" in paths else []
+            readings = read_readings(paths["readings"], problems)
+            reports = read_reports(paths["reports"], problems) if "reports" in paths else []
         except BacktestError as exc:
             msg = str(exc).replace(str(tmp) + "/", "")
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, msg) from exc
+        problems = [p.replace(str(tmp) + "/", "") for p in problems]
     if len(readings) > MAX_READINGS:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
                             f"at most {MAX_READINGS} readings per backtest")
     result = run_backtest(chosen, readings, state.registry, reports)
+    result.warnings[:0] = problems
     return _outcome(chosen, result, len(readings), user, False)
 
 

@@ -1,11 +1,12 @@
-"""The state of one gateway (validation memory, per-sensor event-time state, the last condition
-sent per sensor and plan, silence watch) and the pass over one gateway message.
+"""The state of one gateway (validation memory, per-sensor event-time state, the course of each
+sensor under each plan, silence watch) and the pass over one gateway message.
 
-Per message: validate every reading, add the good ones to their sensor's state, evaluate each
-touched sensor once per plan (at its newest reading time), and return only *changes* of a
-sensor's condition. While a sensor is (or recently was) at a level, a heartbeat is also sent
-every :data:`HEARTBEAT_S` of event time so that the region's tracker can step down and clear on
-time; quiet sensors send nothing.
+Per message: validate every reading, add the good ones to their sensor's state, assess each
+touched sensor under each plan at each of its new reading times in event-time order
+(:mod:`contingency_plans.course`), and return only *changes* of a sensor's condition (and
+heartbeats while it is at a level). A reading older than the sensor's newest re-assesses every
+reading time from it on: a backlog that arrives late, in one message or newest first, is
+assessed as if it had arrived in order.
 
 A quiet sensor (no level under any plan, no heartbeat due) keeps the bound of how far it is
 from every trigger (:func:`contingency_plans.evaluate.sensor_bound`); it is evaluated again
@@ -15,38 +16,22 @@ is never. The bound is kept in memory only: after a restart the first message ev
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from anlan.events import Level, RawReadings
+from anlan.events import RawReadings
 from anlan.registry import Registry, SensorInfo
+from contingency_plans import course
 from contingency_plans.compiled import combine_any
-from contingency_plans.evaluate import region_of, sensor_bound, sensor_level
+from contingency_plans.course import Condition
+from contingency_plans.evaluate import region_of, sensor_bound
 from contingency_plans.state import SensorState
 from streams.assess.region import ConditionChange
 from streams.plans import PlanBook
 from streams.timers import Outage, SilenceWatch
 from streams.validate import SensorMemory, ValidationResult, validate_message
-
-HEARTBEAT_S = 600.0
-"""Event-time interval of condition heartbeats from an active sensor."""
-
-
-@dataclass
-class Condition:
-    """The last condition of a sensor under one plan that was sent to the region."""
-
-    level: Level = Level.NONE
-    sent: float = 0.0  # event time of the last change or heartbeat sent
-    active: float | None = None  # last event time the sensor was at a level
-
-    def to_list(self) -> list[Any]:
-        return [self.level.value, self.sent, self.active]
-
-    @classmethod
-    def from_list(cls, data: list[Any]) -> Condition:
-        return cls(Level(data[0]), float(data[1]), data[2])
 
 
 @dataclass
@@ -93,79 +78,117 @@ def process_message(state: GatewayState, msg: RawReadings, registry: Registry,
     """Validate and assess one gateway message, updating ``state`` in place.
 
     ``skip_quiet=False`` evaluates every touched sensor (the same output, slower)."""
-    result = validate_message(msg, registry, state.memory)
-    touched: dict[str, SensorInfo] = {}
-    quiet, states, for_kind = state.quiet, state.states, book.for_kind
+    result = validate_message(msg, registry, state.memory, book.horizon)
+    states, for_kind = state.states, book.for_kind
+    new: dict[str, list[tuple[float, float | None]]] = {}  # sensor → (time, value to add)
+    infos: dict[str, SensorInfo] = {}
     for info, reading, t in result.assessable:
         sid = info.sensor_id
-        sensor_state = states.get(sid)
-        if sensor_state is None:
-            if not for_kind(info.kind):
-                continue
-            sensor_state = states[sid] = book.new_state(info.kind)
-        value = reading.value
-        sensor_state.add(t, value)
-        touched[sid] = info
-        q = quiet.get(sid)
-        if q is not None:
-            q[0] -= value
-            if value < 0 or q[0] <= 0 or value >= q[1]:
-                del quiet[sid]
-    out = GatewayOutput(result=result)
-    for sid, info in touched.items():
-        if skip_quiet and sid in quiet:
-            continue  # no trigger can have started to hold: nothing to send
-        out.changes.extend(_assess_sensor(state, info, book))
+        found = new.get(sid)
+        if found is None:
+            if sid not in states:
+                if not for_kind(info.kind):
+                    continue
+                states[sid] = book.new_state(info.kind)
+            found = new[sid] = []
+            infos[sid] = info
+        found.append((t, reading.value))
+    for info, t in result.unassessed:  # e.g. a spike: not in the sums, still a reading time
+        sid = info.sensor_id
+        if sid in new or sid in states:
+            new.setdefault(sid, []).append((t, None))
+            infos[sid] = info
+    out = GatewayOutput(result=result, changes=[])
+    received = msg.received_at
+    for sid, items in new.items():
+        items.sort(key=lambda x: x[0])
+        last = states[sid].latest()
+        if last is not None and items[0][0] < last[0]:  # a reading older than the newest
+            out.changes.extend(_reassess(state, infos[sid], book, items, received))
+        else:
+            out.changes.extend(_assess_in_order(state, infos[sid], book, items, received,
+                                                skip_quiet))
     heard = {r.sensor for r in result.readings}
     out.recovered = state.watch.heard_from(msg.gateway_id, heard, msg.received_at.timestamp())
     return out
 
 
-def _assess_sensor(state: GatewayState, info: SensorInfo, book: PlanBook
-                   ) -> list[ConditionChange]:
-    sensor_state = state.states[info.sensor_id]
-    latest = sensor_state.latest()
-    if latest is None:
-        return []
-    t = latest[0]
-    now: datetime | None = None  # made only when a change is sent
-    conds = state.conditions.setdefault(info.sensor_id, {})
+def _assess_in_order(state: GatewayState, info: SensorInfo, book: PlanBook,
+                     items: list[tuple[float, float | None]], received: datetime,
+                     skip_quiet: bool) -> list[ConditionChange]:
+    """New readings all newer than the sensor's newest: add each and assess at its time, in
+    order (a quiet sensor is not assessed while its readings stay within its bound)."""
+    sid = info.sensor_id
+    sensor_state, quiet = state.states[sid], state.quiet
     changes: list[ConditionChange] = []
-    plans = book.for_kind(info.kind)
-    quiet = True  # at no level and no heartbeat due under any plan
-    for plan in plans:
-        cond = conds.get(plan.id) or Condition()
-        a = sensor_level(plan, info, sensor_state, t, current=cond.level)
-        if a.level is not Level.NONE:
-            cond.active = t
-            quiet = False
-        elif cond.active is not None and quiet:
-            quiet = t - cond.active > _heartbeat_span(plan, info.region)
-        changed = a.level != cond.level
-        if not changed and not _heartbeat_due(cond, plan, info.region, t):
-            conds[plan.id] = cond
-            continue
-        cond.level, cond.sent = a.level, t
-        conds[plan.id] = cond
-        if now is None:
-            now = datetime.fromtimestamp(t, UTC)
-        changes.append(ConditionChange(
-            plan=plan.id, region=region_of(plan, info), sensor=info.sensor_id, kind=info.kind,
-            level=a.level, stale=a.stale, ts=now, evidence=a.evidence))
-    if quiet:
-        bound = combine_any([sensor_bound(plan, info, sensor_state, t) for plan in plans])
-        if bound is not None:
-            state.quiet[info.sensor_id] = [bound[0], bound[1]]
+    for i, (t, value) in enumerate(items):
+        if value is not None:
+            sensor_state.add(t, value)
+            q = quiet.get(sid)
+            if q is not None:
+                q[0] -= value
+                if value < 0 or q[0] <= 0 or value >= q[1]:
+                    del quiet[sid]
+        if skip_quiet and sid in quiet:
+            continue  # no trigger can have started to hold: nothing to send
+        changes.extend(_assess_sensor(state, info, book, [t], None, received,
+                                      last=i == len(items) - 1))
     return changes
 
 
-def _heartbeat_span(plan: Any, region: str) -> float:
-    """How long after a sensor was last at a level its heartbeats go on."""
-    step = plan.for_region(region)[1]
-    return step.quiet + step.hold + HEARTBEAT_S
+def _reassess(state: GatewayState, info: SensorInfo, book: PlanBook,
+              items: list[tuple[float, float | None]], received: datetime
+              ) -> list[ConditionChange]:
+    """Readings older than the sensor's newest: add them, then assess every reading time from
+    the oldest of them on again (:func:`contingency_plans.course.run` with ``revise_from``)."""
+    sid = info.sensor_id
+    sensor_state = state.states[sid]
+    for t, value in items:
+        if value is not None:
+            sensor_state.add(t, value)
+    state.quiet.pop(sid, None)
+    revise = items[0][0]
+    points = [x for x in state.memory[sid].seen if x >= revise]
+    return _assess_sensor(state, info, book, points, revise, received, last=True)
 
 
-def _heartbeat_due(cond: Condition, plan: Any, region: str, t: float) -> bool:
-    if cond.active is None or t - cond.sent < HEARTBEAT_S:
-        return False
-    return t - cond.active <= _heartbeat_span(plan, region)
+def _assess_sensor(state: GatewayState, info: SensorInfo, book: PlanBook, points: list[float],
+                   revise: float | None, received: datetime, *, last: bool
+                   ) -> list[ConditionChange]:
+    """Run the sensor's course under each plan over ``points``; ``last``: these are the
+    message's last points for the sensor (its conditions then end the message's news)."""
+    sid = info.sensor_id
+    sensor_state = state.states[sid]
+    before = None
+    if revise is not None:
+        seen = state.memory[sid].seen
+        at = bisect_left(seen, revise)
+        before = seen[at - 1] if at else None
+    conds = state.conditions.setdefault(sid, {})
+    plans = book.for_kind(info.kind)
+    horizon = book.horizon(info.kind)
+    changes: list[ConditionChange] = []
+    all_quiet = True
+    for plan in plans:
+        cond = conds.get(plan.id)
+        if cond is None:
+            cond = conds[plan.id] = Condition()
+        sent = course.run(plan, info, sensor_state, cond, points, revise_from=revise,
+                          before=before, horizon_s=horizon)
+        region = region_of(plan, info)
+        for i, c in enumerate(sent):
+            changes.append(ConditionChange(
+                plan=plan.id, region=region, sensor=sid, kind=info.kind,
+                level=c.level, stale=c.stale, ts=datetime.fromtimestamp(c.t, UTC),
+                evidence=c.evidence,
+                revise_from=None if c.revise_from is None else
+                datetime.fromtimestamp(c.revise_from, UTC),
+                marker=c.marker, received=received,
+                last_of_message=last and i == len(sent) - 1))
+        all_quiet = all_quiet and course.quiet(plan, info, cond, points[-1])
+    if all_quiet and revise is None:
+        t = points[-1]
+        bound = combine_any([sensor_bound(plan, info, sensor_state, t) for plan in plans])
+        if bound is not None:
+            state.quiet[sid] = [bound[0], bound[1]]
+    return changes

@@ -1,12 +1,13 @@
 """The region side of the assessment: sparse sensor condition changes and reports arrive keyed
-by region; per plan the region keeps its sensors' latest assessments, the recent reports and the
-plan's :class:`~contingency_plans.tracker.LevelTracker`, and emits a :class:`Signal` only when
-the tracked level changes."""
+by region; per plan the region keeps a :class:`~contingency_plans.region_course.RegionCourse`
+(its sensors' conditions and the reports in event time, the level tracker and its history) and
+emits a :class:`Signal` when the level to announce changes, or a late notice (``late``) for a
+higher level found already over (see :mod:`contingency_plans.region_course`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
@@ -14,11 +15,10 @@ from pydantic import AwareDatetime, Field
 from anlan.events import Event, Level, Report, Signal
 from anlan.registry import Registry, SensorInfo
 from contingency_plans.conditions import Reports, region_leaves
-from contingency_plans.evaluate import SensorAssessment, region_level, region_of
+from contingency_plans.evaluate import SensorAssessment, region_of
+from contingency_plans.region_course import Found, RegionCourse, region_horizon
 from contingency_plans.tracker import LevelTracker
 from streams.plans import PlanBook
-
-MAX_REPORT_IDS = 512
 
 
 class ConditionChange(Event):
@@ -35,6 +35,14 @@ class ConditionChange(Event):
     ts: AwareDatetime
     evidence: dict[str, Any] = Field(default_factory=dict)
     report_id: str = ""
+    revise_from: AwareDatetime | None = None
+    """A re-assessment: the region drops this sensor's conditions from then on first."""
+    marker: bool = False
+    """Only the revision: no condition holds from ``revise_from`` but what held before."""
+    received: AwareDatetime | None = None
+    """When the reading (or report) reached the system: how late a crossing was found."""
+    last_of_message: bool = True
+    """False for all but the last condition of this sensor and plan from one message."""
 
 
 def report_changes(report: Report, book: PlanBook) -> list[ConditionChange]:
@@ -50,97 +58,60 @@ def report_changes(report: Report, book: PlanBook) -> list[ConditionChange]:
         if report.kind in kinds:
             out.append(ConditionChange(type="report", plan=plan.id,
                                        region=region_of(plan, probe), kind=report.kind,
-                                       ts=report.ts, report_id=report.report_id))
+                                       ts=report.ts, report_id=report.report_id,
+                                       received=report.received_at))
     return out
 
 
 @dataclass
-class PlanRegion:
-    """One plan in one region."""
-
-    tracker: LevelTracker
-    sensors: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → assessment + ts
-    reports: dict[str, list[float]] = field(default_factory=dict)  # kind → times
-    report_ids: list[str] = field(default_factory=list)
-    now: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"t": self.tracker.to_dict(), "s": self.sensors, "r": self.reports,
-                "ri": self.report_ids, "n": self.now}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PlanRegion:
-        return cls(tracker=LevelTracker.from_dict(data["t"]), sensors=dict(data["s"]),
-                   reports={k: list(v) for k, v in data["r"].items()},
-                   report_ids=list(data.get("ri", [])), now=float(data.get("n", 0.0)))
-
-
-@dataclass
 class RegionState:
-    """Every plan's view of one region (the ``regions`` table value)."""
+    """Every plan's course in one region (the ``regions`` table value)."""
 
-    plans: dict[str, PlanRegion] = field(default_factory=dict)
+    plans: dict[str, RegionCourse] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"plans": {k: v.to_dict() for k, v in self.plans.items()}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RegionState:
-        return cls(plans={k: PlanRegion.from_dict(v) for k, v in data.get("plans", {}).items()})
+        return cls(plans={k: RegionCourse.from_dict(v)
+                          for k, v in data.get("plans", {}).items() if "c" in v})
 
     def apply(self, change: ConditionChange, registry: Registry, book: PlanBook
               ) -> list[Signal]:
-        """Apply a condition change or report; return the signal when the level changed."""
+        """Apply a condition change or report; return the signals to send."""
         plan = book.plans.get(change.plan)
         if plan is None:
             return []
-        pr = self.plans.get(change.plan)
-        if pr is None:
-            pr = self.plans[change.plan] = PlanRegion(LevelTracker.for_plan(plan, change.region))
+        rc = self.plans.get(change.plan)
+        if rc is None:
+            horizon = max((book.horizon(k) for k in plan.kinds), default=86400.0)
+            rc = self.plans[change.plan] = RegionCourse(
+                LevelTracker.for_plan(plan, change.region),
+                horizon_s=region_horizon(plan, horizon))
+        members = book.members(plan, change.region, registry)
         t = change.ts.timestamp()
+        received = None if change.received is None else change.received.timestamp()
         if change.type == "report":
-            if change.report_id in pr.report_ids:
-                return []
-            pr.report_ids.append(change.report_id)
-            del pr.report_ids[:-MAX_REPORT_IDS]
-            pr.reports.setdefault(change.kind, []).append(t)
+            found = rc.add_report(plan, change.region, members, change.kind, t,
+                                  change.report_id, received)
         else:
-            known = pr.sensors.get(change.sensor)
-            if known is not None and t < known["ts"]:
-                return []  # an older condition of this sensor (a replay)
-            pr.sensors[change.sensor] = {"ts": t, **SensorAssessment(
-                change.level, change.evidence, change.kind, change.stale).to_dict()}
-        pr.now = max(pr.now, t)
-        return _evaluate(plan, change.region, pr, registry, book)
+            assessment = None if change.marker else SensorAssessment(
+                change.level, change.evidence, change.kind, change.stale)
+            found = rc.add_condition(
+                plan, change.region, members, change.sensor, t, assessment,
+                revise_from=None if change.revise_from is None else
+                change.revise_from.timestamp(),
+                received=received, last_of_message=change.last_of_message)
+        return [_signal(plan.id, change.region, f, change.received) for f in found]
 
 
-def _evaluate(plan: Any, region: str, pr: PlanRegion, registry: Registry, book: PlanBook
-              ) -> list[Signal]:
-    now = datetime.fromtimestamp(pr.now, UTC)
-    _evict_reports(plan, region, pr)
-    levels: dict[str, SensorAssessment] = {
-        sid: SensorAssessment(Level.NONE, {}, kind)
-        for sid, kind in book.members(plan, region, registry).items()}
-    for sid, data in pr.sensors.items():
-        levels[sid] = SensorAssessment.from_dict(data)
-    reports = {k: [datetime.fromtimestamp(x, UTC) for x in v]
-               for k, v in pr.reports.items()}
-    assessed = region_level(plan, region, levels, reports, now)
-    change = pr.tracker.step(assessed.level, now, assessed.evidence)
-    if change is None:
-        return []
+def _signal(plan: str, region: str, found: Found, detected: datetime | None) -> Signal:
+    change = found.change
     evidence = {**change.evidence, "summary": _summary(change.evidence)}
-    return [Signal(plan=plan.id, region=region, previous=change.previous, level=change.level,
-                   ts=change.ts, evidence=evidence)]
-
-
-def _evict_reports(plan: Any, region: str, pr: PlanRegion) -> None:
-    spans = [leaf.within for spec in plan.for_region(region)[0].values()
-             for leaf in region_leaves(spec.effective_region_trigger)
-             if isinstance(leaf, Reports)]
-    keep = max(spans, default=0.0)
-    for kind, times in pr.reports.items():
-        pr.reports[kind] = [x for x in times if pr.now - x <= keep]
+    return Signal(plan=plan, region=region, previous=change.previous, level=change.level,
+                  ts=change.ts, evidence=evidence, late=found.late,
+                  detected=detected or change.ts)
 
 
 def _summary(evidence: dict[str, Any]) -> str:

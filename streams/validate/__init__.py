@@ -1,6 +1,7 @@
-"""Quality control of gateway readings in the manner of Delft-FEWS (pure, no I/O)."""
+"""Validation of gateway readings: the rules live in :mod:`anlan.quality` (shared with the
+backtest); this adapter encodes the validated readings for ``anlan.readings``."""
 
-from streams.validate.rules import KindRules, rules_for
-from streams.validate.validator import SensorMemory, ValidationResult, validate_message
+from anlan.quality import SensorMemory, ValidationResult, validate_message
+from streams.validate.events import readings_event
 
-__all__ = ["KindRules", "SensorMemory", "ValidationResult", "rules_for", "validate_message"]
+__all__ = ["SensorMemory", "ValidationResult", "readings_event", "validate_message"]

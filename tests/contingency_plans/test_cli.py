@@ -99,7 +99,8 @@ def test_backtest_input_errors(tmp_path: Path) -> None:
     bad.write_text("ts,sensor,kind,value\n2026-07-20T08:00:00,rg-9001,rain_mm,1\n",
                    encoding="utf-8")
     code, _, err = run("backtest", "rainstorm", "--readings", str(bad), "--sensors", str(SENSORS))
-    assert code == 1 and f"{bad}:2: ts '2026-07-20T08:00:00' has no offset" in err
+    assert code == 0 and f"{bad}:2: ts '2026-07-20T08:00:00' has no offset" in err
+    assert "row skipped" in err  # reported and skipped, not the end of the run
     code, _, err = run("backtest", "nope", "--readings", str(READINGS), "--sensors", str(SENSORS))
     assert code == 1 and "no plan 'nope'" in err
     code, _, err = run("backtest", "rainstorm", "--readings", str(READINGS),
@@ -111,3 +112,20 @@ def test_backtest_input_errors(tmp_path: Path) -> None:
 def test_schema_prints_json() -> None:
     code, out, _ = run("schema")
     assert code == 0 and json.loads(out)["title"] == "Plan"
+
+
+def test_backtest_rejects_what_the_live_validator_rejects_and_goes_on(tmp_path: Path) -> None:
+    rows = ["ts,sensor,kind,value"]
+    rows += [f"2026-07-20T{8 + i // 12:02d}:{i % 12 * 5:02d}:00+08:00,rg-9001,rain_mm,10"
+             for i in range(48)]
+    rows.insert(3, "2026-07-20T08:07:00+08:00,rg-9001,rain_mm,-4")  # negative rain
+    rows.insert(5, "not a time,rg-9001,rain_mm,1")  # malformed
+    readings = tmp_path / "r.csv"
+    readings.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    code, out, err = run("backtest", "rainstorm", "--readings", str(readings),
+                         "--sensors", str(SENSORS), "--format", "jsonl")
+    assert code == 0
+    assert "rg-9001: below hard limit 0; skipped" in err
+    assert f"{readings}:6: ts 'not a time' is not an ISO 8601 time; row skipped" in err
+    levels = [json.loads(line)["level"] for line in out.splitlines()]
+    assert levels == ["II", "I"]  # the run went on: 120 mm/h is orange at once, then red

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,6 +19,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from anlan.settings import Settings
+from anlan.stack.database import drop_database, ensure_database
 from anlan.stack.net import free_port
 from anlan.stack.receiver import NotificationReceiver
 from anlan.stack.runner import LocalStack
@@ -26,13 +28,16 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture()
-def running_stack(broker_settings: Callable[..., Settings],
+def running_stack(broker_settings: Callable[..., Settings], database_server: str,
                   tmp_path_factory: pytest.TempPathFactory
                   ) -> Iterator[tuple[LocalStack, NotificationReceiver]]:
-    """The local stack's parts on the session's services, on each broker (tansu, Kafka)."""
+    """The local stack's parts on the session's services, on each broker (tansu, Kafka), each
+    with a database of its own (the dispatcher's claims would otherwise see the other run's
+    alerts of the same minute as sent)."""
     receiver = NotificationReceiver(lambda payload: None).start()
     state = tmp_path_factory.mktemp("stack")
-    settings = broker_settings(api_port=free_port(), state_dir=state)
+    database = ensure_database(f"{database_server}anlan_stack_{uuid.uuid4().hex[:8]}")
+    settings = broker_settings(api_port=free_port(), state_dir=state, database_url=database)
     stack = LocalStack(settings, say=lambda *_: None, extra_env={
         "ANLAN_DEFAULT_NOTIFY_URLS": json.dumps([receiver.url]),
         "ANLAN_TOPIC_PREFIX": settings.topic_prefix,
@@ -50,6 +55,7 @@ def running_stack(broker_settings: Callable[..., Settings],
     finally:
         stack.stop()
         receiver.stop()
+        drop_database(database)
 
 
 def _publish_rain(settings: Settings, gateway: str, sensors: list[str], mm_per_5min: float,

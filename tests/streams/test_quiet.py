@@ -61,6 +61,20 @@ def _messages(seed: int, steps: int = 900) -> list[RawReadings]:
     return out
 
 
+def _settled(state: GatewayState, book: PlanBook) -> dict[str, object]:
+    """The state with each condition log pruned to its horizon at the sensor's newest reading
+    (a skipped quiet sensor prunes its log only when it is assessed again)."""
+    from contingency_plans.course import _prune
+
+    for sid, conds in state.conditions.items():
+        latest = state.states[sid].latest()
+        for cond in conds.values():
+            if latest is not None:
+                _prune(cond, latest[0] - book.horizon(next(iter(
+                    k for k in KINDS if sid.startswith(k)))))
+    return state.to_dict()
+
+
 def test_skipping_quiet_sensors_sends_the_same_conditions_as_evaluating_all() -> None:
     reg, book = _registry(), PlanBook(plans=load_plans())
     skipped = total = changes = 0
@@ -75,6 +89,6 @@ def test_skipping_quiet_sensors_sends_the_same_conditions_as_evaluating_all() ->
             assert [c.to_bytes() for c in a.changes] == [c.to_bytes() for c in b.changes]
             skipped, total = skipped + quiet, total + len(reg.sensors)
             changes += len(a.changes)
-        assert fast.to_dict() == full.to_dict()
+        assert _settled(fast, book) == _settled(full, book)
     assert 0.3 < skipped / total < 0.95 and changes > 100  # quiet and active spells
     assert quiet_kinds == set(KINDS)

@@ -4,29 +4,36 @@ Hard limits, unknown sensors, a sensor of another gateway, a wrong kind and time
 or far in the past reject a reading (it goes to the dead letter). Soft limits, spikes, rate of
 change, flat lines and stale times only flag it. A reading whose sensor + time was already seen is
 a duplicate (a replayed or re-sent message) and is dropped silently: a replay is not bad input.
+
+De-duplication is exact, by the reading's identity (gateway, sensor, time; the message's seq is
+transport only): every reading time within the assessment's horizon (the plans' longest window
+for the sensor's kind) is remembered, so a backlog that arrives late, newest first or twice is
+told apart from a replay. A reading older than the horizon cannot be assessed any more: it is
+forwarded and stored flagged ``too_late`` and counted, never added to the sums.
 """
 
 from __future__ import annotations
 
 import bisect
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import repeat
 from typing import Any
 
 from anlan.events import QualityFlag, RawReadings
+from anlan.quality.rules import KindRules, rules_for
 from anlan.registry import Registry, SensorInfo
-from streams.codec import dumps
-from streams.validate.rules import KindRules, rules_for
 
 MAX_FUTURE = timedelta(minutes=5)
 STALE_AFTER = timedelta(hours=2)
 MAX_AGE = timedelta(days=7)
-SEEN_RING = 32
-"""How many recent reading times per sensor are kept for deduplication."""
+DEFAULT_HORIZON_S = 86400.0
+"""How far back reading times are remembered when the caller names no horizon."""
 
 _SPIKE, _DUPLICATE, _STALE = QualityFlag.SPIKE, QualityFlag.DUPLICATE, QualityFlag.STALE
+_TOO_LATE = QualityFlag.TOO_LATE
 _MAX_AGE_S, _MAX_FUTURE_S, _STALE_S = (MAX_AGE.total_seconds(), MAX_FUTURE.total_seconds(),
                                        STALE_AFTER.total_seconds())
 _RULES: dict[int, tuple[SensorInfo, KindRules, float, float, bool]] = {}
@@ -72,26 +79,25 @@ class SensorMemory:
         return cls(last_ts=data.get("t"), last_value=data.get("v"), value_ts=data.get("vt"),
                    flat_since=data.get("f"), seen=[base + s for s in data.get("s", [])])
 
-    def is_duplicate(self, ts: float) -> bool | None:
-        """True when seen, False when new, None when too old to tell (outside the ring)."""
+    def is_duplicate(self, ts: float, horizon_s: float = DEFAULT_HORIZON_S) -> bool | None:
+        """True when seen, False when new, None when older than the horizon (cannot tell)."""
         if self.last_ts is None or ts > self.last_ts:
             return False
-        i = bisect.bisect_left(self.seen, ts)
-        if i < len(self.seen) and self.seen[i] == ts:
-            return True
-        if len(self.seen) >= SEEN_RING and ts < self.seen[0]:
+        if ts < self.last_ts - horizon_s:
             return None
-        return False
+        i = bisect.bisect_left(self.seen, ts)
+        return i < len(self.seen) and self.seen[i] == ts
 
-    def remember(self, ts: float, value: float, spike: bool) -> None:
+    def remember(self, ts: float, value: float, spike: bool,
+                 horizon_s: float = DEFAULT_HORIZON_S) -> None:
         """Record a new reading (after its flags were computed); a spike is not a value."""
         seen = self.seen
         if not seen or ts > seen[-1]:
             seen.append(ts)
         else:
             bisect.insort(seen, ts)
-        if len(seen) > SEEN_RING:
-            del seen[0]
+        if seen[0] < seen[-1] - horizon_s:
+            del seen[:bisect.bisect_left(seen, seen[-1] - horizon_s)]
         if self.last_ts is not None and ts < self.last_ts:
             return  # out of order: the history of the latest value is unchanged
         self.last_ts = ts
@@ -116,12 +122,6 @@ class CheckedReading:
     flags: list[QualityFlag]
 
 
-def readings_event(msg: RawReadings, readings: list[CheckedReading]) -> bytes:
-    """The ``anlan.readings`` event (a :class:`anlan.events.Readings`) of a gateway message."""
-    return dumps({"gateway_id": msg.gateway_id, "seq": msg.seq, "received_at": msg.received_at,
-                  "readings": readings})
-
-
 @dataclass
 class Rejection:
     sensor: str
@@ -136,13 +136,19 @@ class ValidationResult:
     readings: list[CheckedReading] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     duplicates: int = 0
+    too_late: int = 0
     assessable: list[tuple[SensorInfo, CheckedReading, float]] = field(default_factory=list)
     """Readings the assessment may use, with their sensor and their time in epoch seconds."""
+    unassessed: list[tuple[SensorInfo, float]] = field(default_factory=list)
+    """New readings kept out of the sums (spikes): still reading times of their sensor."""
 
 
-def validate_message(msg: RawReadings, registry: Registry,
-                     memory: dict[str, SensorMemory]) -> ValidationResult:
-    """Validate every reading of ``msg``; update ``memory`` (per sensor id) in place."""
+def validate_message(msg: RawReadings, registry: Registry, memory: dict[str, SensorMemory],
+                     horizon_of: Callable[[str], float] | None = None) -> ValidationResult:
+    """Validate every reading of ``msg``; update ``memory`` (per sensor id) in place.
+
+    ``horizon_of(kind)`` is how far back a reading of that kind can still be assessed (the
+    plans' longest window); older readings are flagged ``too_late``."""
     result = ValidationResult()
     received = msg.received_at.timestamp()
     window = (received - _MAX_AGE_S, received + _MAX_FUTURE_S, received - _STALE_S)
@@ -171,7 +177,8 @@ def validate_message(msg: RawReadings, registry: Registry,
         if mem is None:
             mem = memory[sid] = SensorMemory()
         last = mem.last_ts
-        dup = False if last is None or ts > last else mem.is_duplicate(ts)
+        horizon = DEFAULT_HORIZON_S if horizon_of is None else horizon_of(info.kind)
+        dup = False if last is None or ts > last else mem.is_duplicate(ts, horizon)
         if dup:
             result.duplicates += 1
             continue
@@ -179,13 +186,16 @@ def validate_message(msg: RawReadings, registry: Registry,
         if dup is None or ts < window[2]:
             flags.append(_STALE)
         if dup is None:
-            flags.append(_DUPLICATE)  # cannot rule it out: keep it out of the sums
+            flags.append(_TOO_LATE)  # older than anything kept: stored, never assessed
+            result.too_late += 1
         else:
-            mem.remember(ts, value, _SPIKE in flags)
+            mem.remember(ts, value, _SPIKE in flags, horizon)
         reading = CheckedReading(sid, raw.ts, raw.kind, value, info.region, flags)
         readings.append(reading)
-        if not flags or (_SPIKE not in flags and _DUPLICATE not in flags):
+        if not flags or (_SPIKE not in flags and _TOO_LATE not in flags):
             assessable.append((info, reading, ts))
+        elif _TOO_LATE not in flags:
+            result.unassessed.append((info, ts))
     return result
 
 

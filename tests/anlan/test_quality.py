@@ -3,8 +3,7 @@ from __future__ import annotations
 import pytest
 
 from anlan.events import QualityFlag, RawReading, RawReadings
-from streams.validate import SensorMemory, rules_for, validate_message
-from streams.validate.validator import SEEN_RING
+from anlan.quality import SensorMemory, rules_for, validate_message
 from tests.streams.support import at, registry
 
 
@@ -70,14 +69,25 @@ def test_out_of_order_reading_is_accepted_once() -> None:
     assert dup.duplicates == 1
 
 
-def test_reading_older_than_the_dedup_ring_is_kept_out_of_the_sums() -> None:
+def test_reading_older_than_the_horizon_is_flagged_too_late_and_kept_out_of_the_sums() -> None:
     memory: dict[str, SensorMemory] = {}
-    for i in range(SEEN_RING + 2):
+    for i in range(40):
         validate_message(_msg([("rg-1", 5 * i + 100, "rain_mm", 1.0)]), registry(), memory)
     result = validate_message(_msg([("rg-1", 1, "rain_mm", 1.0)], received=300), registry(),
-                              memory)
-    assert QualityFlag.DUPLICATE in result.readings[0].flags
-    assert not result.assessable
+                              memory, horizon_of=lambda kind: 3600.0)
+    assert QualityFlag.TOO_LATE in result.readings[0].flags
+    assert not result.assessable and result.too_late == 1
+
+
+def test_a_backlog_newest_first_is_new_reading_by_reading_and_a_replay_is_not() -> None:
+    memory: dict[str, SensorMemory] = {}
+    times = list(range(5 * 96, 0, -5))  # 8 h of 5-minute readings, newest first (minutes)
+    fresh = [validate_message(_msg([("rg-1", t, "rain_mm", 1.0)], received=5 * 97),
+                              registry(), memory) for t in times]
+    assert all(len(r.assessable) == 1 and r.duplicates == 0 for r in fresh)
+    again = [validate_message(_msg([("rg-1", t, "rain_mm", 1.0)], received=5 * 97),
+                              registry(), memory) for t in times]
+    assert all(r.duplicates == 1 and not r.readings for r in again)
 
 
 def test_spike_is_flagged_not_assessed_and_not_remembered() -> None:
@@ -112,7 +122,7 @@ def test_rules_overrides_from_attrs() -> None:
 
 def test_readings_event_is_a_valid_readings_contract_event() -> None:
     from anlan.events import Readings
-    from streams.validate.validator import readings_event
+    from streams.validate import readings_event
 
     msg = _msg([("rg-1", 0, "rain_mm", 1.5), ("tp-1", 0, "temperature_c", 20.0)], seq=7)
     result = validate_message(msg, registry(), {})

@@ -1,0 +1,245 @@
+"""The course of one plan in one region in event time (pure; live streams and backtest).
+
+The region hears its sensors' conditions (:mod:`contingency_plans.course`) and the reports
+filed there, and is evaluated at each of their event times, in event-time order: the sensors'
+conditions in force then, the reports up to then, the region trigger, then the
+:class:`~contingency_plans.tracker.LevelTracker` (hold, quiet). Inputs may arrive in any order:
+one older than the newest evaluation point replays the course from the last checkpoint before
+it, so the levels and their event times are those of event-time order.
+
+The policy for what is announced (the same live and in the backtest):
+
+- the level in force after the newest input of a message is announced as a level change
+  (``announce``), with the event time it was entered;
+- a higher level that the inputs show was reached and is already over by the time it is found
+  (its event time more than :data:`LATE_S` before the input arrived) is a *late notice*
+  (``late``): recorded and told to the duty officers, never sent to the public;
+- step-downs found in a backlog follow hold and hysteresis in event time like any other.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from anlan.events import Level
+from contingency_plans.evaluate import SensorAssessment, region_level
+from contingency_plans.plan import Plan
+from contingency_plans.tracker import LevelChange, LevelTracker
+
+LATE_S = 900.0
+"""A crossing found more than this long after its event time was found late."""
+CHECKPOINT_S = 1800.0
+"""Event-time distance between kept tracker checkpoints (the replay starts at one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A level change to tell: ``late`` notices go to the duty officers only."""
+
+    change: LevelChange
+    late: bool = False
+
+
+@dataclass
+class RegionCourse:
+    """See the module docstring; plain data (``to_dict``/``from_dict``) for a table."""
+
+    tracker: LevelTracker
+    sensors: dict[str, list[list[Any]]] = field(default_factory=dict)
+    """Sensor id → ``[t, assessment dict]`` conditions, ascending."""
+    reports: dict[str, list[float]] = field(default_factory=dict)
+    """Report kind → report times, ascending."""
+    report_ids: list[str] = field(default_factory=list)
+    checkpoints: list[list[Any]] = field(default_factory=list)
+    """``[t, tracker dict]``: the tracker after its step at ``t``, ascending."""
+    history: list[list[Any]] = field(default_factory=list)
+    """``[t, previous, level, evidence]`` of every level change, ascending."""
+    announced: str = Level.NONE.value
+    now: float = float("-inf")
+    horizon_s: float = 86400.0
+
+    # ------------------------------------------------------------------ inputs
+
+    def add_condition(self, plan: Plan, region: str, members: Mapping[str, str], sensor: str,
+                      t: float, assessment: SensorAssessment | None, *,
+                      revise_from: float | None = None, received: float | None = None,
+                      last_of_message: bool = True) -> list[Found]:
+        """Take a sensor's condition (``assessment`` None: only a revision marker)."""
+        log = self.sensors.setdefault(sensor, [])
+        start = t
+        if revise_from is not None:
+            del log[bisect_left([e[0] for e in log], revise_from):]
+            start = min(start, revise_from)
+        if assessment is not None:
+            at = bisect_left([e[0] for e in log], t)
+            if at < len(log) and log[at][0] == t:
+                log[at][1] = assessment.to_dict()
+            else:
+                log.insert(at, [t, assessment.to_dict()])
+        return self._after_input(plan, region, members, start, t, received, last_of_message)
+
+    def add_report(self, plan: Plan, region: str, members: Mapping[str, str], kind: str,
+                   t: float, report_id: str, received: float | None = None) -> list[Found]:
+        """Take a report of ``kind`` filed at ``t`` (once per ``report_id``)."""
+        if report_id in self.report_ids:
+            return []
+        self.report_ids.append(report_id)
+        del self.report_ids[:-512]
+        insort(self.reports.setdefault(kind, []), t)
+        return self._after_input(plan, region, members, t, t, received, True)
+
+    # ------------------------------------------------------------------ evaluation
+
+    def _after_input(self, plan: Plan, region: str, members: Mapping[str, str], start: float,
+                     end: float, received: float | None, last_of_message: bool) -> list[Found]:
+        if start > self.now:
+            changes = self._advance(plan, region, members, self._points(start, end))
+        else:
+            changes = self._replay(plan, region, members, start, max(end, self.now))
+        found = self._judge(changes, received, last_of_message)
+        self._prune()
+        return found
+
+    def _judge(self, changes: list[LevelChange], received: float | None,
+               last_of_message: bool) -> list[Found]:
+        """Which changes to tell, and how (see the module docstring)."""
+        current = self.tracker.level
+        out: list[Found] = []
+        for change in changes:
+            if last_of_message and change is changes[-1] and change.level == current:
+                continue  # the level in force: announced below
+            if received is not None and received - change.ts.timestamp() > LATE_S:
+                if change.level > change.previous and \
+                        change.level.rank > Level(self.announced).rank:
+                    out.append(Found(change, late=True))
+                continue
+            out.append(Found(change))
+            self.announced = change.level.value
+        if last_of_message and current.value != self.announced:
+            ts, evidence = self._entered(current)
+            out.append(Found(LevelChange(Level(self.announced), current, ts, evidence)))
+            self.announced = current.value
+        return out
+
+    def _entered(self, level: Level) -> tuple[datetime, dict[str, Any]]:
+        """When and on what evidence the region last entered ``level``."""
+        for t, _, lv, evidence in reversed(self.history):
+            if lv == level.value:
+                return datetime.fromtimestamp(t, UTC), evidence
+        return datetime.fromtimestamp(max(self.now, 0.0), UTC), {}
+
+    def _points(self, start: float, end: float) -> list[float]:
+        """Evaluation points in ``[start, end]``: every condition and report time."""
+        found: set[float] = set()
+        for log in self.sensors.values():
+            for e in log[bisect_left([x[0] for x in log], start):]:
+                if e[0] > end:
+                    break
+                found.add(e[0])
+        for times in self.reports.values():
+            found.update(x for x in times[bisect_left(times, start):] if x <= end)
+        return sorted(found)
+
+    def _advance(self, plan: Plan, region: str, members: Mapping[str, str],
+                 points: list[float]) -> list[LevelChange]:
+        changes: list[LevelChange] = []
+        for p in points:
+            change = self._step(plan, region, members, p)
+            if change is not None:
+                changes.append(change)
+        return changes
+
+    def _step(self, plan: Plan, region: str, members: Mapping[str, str],
+              p: float) -> LevelChange | None:
+        levels: dict[str, SensorAssessment] = {
+            sid: SensorAssessment(Level.NONE, {}, kind) for sid, kind in members.items()}
+        for sid, log in self.sensors.items():
+            at = bisect_right([e[0] for e in log], p)
+            if at:
+                levels[sid] = SensorAssessment.from_dict(log[at - 1][1])
+        reports = {k: [datetime.fromtimestamp(x, UTC) for x in v[:bisect_right(v, p)]]
+                   for k, v in self.reports.items()}
+        now = datetime.fromtimestamp(p, UTC)
+        assessed = region_level(plan, region, levels, reports, now)
+        change = self.tracker.step(assessed.level, now, assessed.evidence)
+        if change is not None:
+            self.history.append([p, change.previous.value, change.level.value,
+                                 change.evidence])
+        if not self.checkpoints or p - self.checkpoints[-1][0] >= CHECKPOINT_S:
+            self.checkpoints.append([p, self.tracker.to_dict()])
+        self.now = max(self.now, p)
+        return change
+
+    def _replay(self, plan: Plan, region: str, members: Mapping[str, str],
+                start: float, end: float) -> list[LevelChange]:
+        """Replay from the last checkpoint before ``start`` up to ``end``."""
+        at = bisect_left([c[0] for c in self.checkpoints], start)
+        if at:
+            base_t, base = self.checkpoints[at - 1]
+            self.tracker = LevelTracker.from_dict(base)
+        else:
+            base_t = float("-inf")
+            self.tracker = LevelTracker.for_plan(plan, region)
+        del self.checkpoints[at:]
+        old = [h for h in self.history if h[0] > base_t]
+        self.history = [h for h in self.history if h[0] <= base_t]
+        self.now = base_t
+        points = self._points(base_t, end)
+        self._advance(plan, region, members, [p for p in points if p > base_t])
+        new = [h for h in self.history if h[0] > base_t]
+        seen = {(h[0], h[1], h[2]) for h in old}
+        return [LevelChange(Level(h[1]), Level(h[2]), datetime.fromtimestamp(h[0], UTC), h[3])
+                for h in new if (h[0], h[1], h[2]) not in seen]
+
+    def _prune(self) -> None:
+        """Forget what is older than the horizon (keeping what holds at its start)."""
+        cut = self.now - self.horizon_s
+        for log in self.sensors.values():
+            at = bisect_left([e[0] for e in log], cut)
+            if at > 1:
+                del log[:at - 1]
+        for kind, times in self.reports.items():
+            at = bisect_left(times, cut)
+            if at:
+                del times[:at]
+        at = bisect_left([c[0] for c in self.checkpoints], cut)
+        if at > 1:
+            del self.checkpoints[:at - 1]
+        at = bisect_left([h[0] for h in self.history], cut)
+        if at > 1:
+            del self.history[:at - 1]
+
+    # ------------------------------------------------------------------ (de)serialisation
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"t": self.tracker.to_dict(), "s": self.sensors, "r": self.reports,
+                "ri": self.report_ids, "c": self.checkpoints, "h": self.history,
+                "a": self.announced, "n": self.now, "hz": self.horizon_s}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RegionCourse:
+        return cls(tracker=LevelTracker.from_dict(data["t"]),
+                   sensors={k: [list(e) for e in v] for k, v in data.get("s", {}).items()},
+                   reports={k: list(v) for k, v in data.get("r", {}).items()},
+                   report_ids=list(data.get("ri", [])),
+                   checkpoints=[list(c) for c in data.get("c", [])],
+                   history=[list(h) for h in data.get("h", [])],
+                   announced=str(data.get("a", Level.NONE.value)),
+                   now=float(data.get("n", float("-inf"))),
+                   horizon_s=float(data.get("hz", 86400.0)))
+
+
+def region_horizon(plan: Plan, sensor_horizon_s: float) -> float:
+    """How long a region keeps its inputs: the sensors' horizon plus the longest report window,
+    hold and quiet period of the plan."""
+    from contingency_plans.conditions import Reports, region_leaves
+
+    specs, step = plan.for_region("")
+    reports = [leaf.within for spec in specs.values()
+               for leaf in region_leaves(spec.effective_region_trigger)
+               if isinstance(leaf, Reports)]
+    return sensor_horizon_s + max(reports, default=0.0) + step.hold + step.quiet
