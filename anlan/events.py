@@ -226,7 +226,8 @@ class Signal(Event):
 
 
 IncidentChange = Literal[
-    "opened", "escalated", "de-escalated", "acknowledged", "resolved", "cleared", "updated"
+    "opened", "escalated", "de-escalated", "acknowledged", "resolved", "cleared", "updated",
+    "late_notice",
 ]
 
 
@@ -270,6 +271,13 @@ class Alert(Event):
     )
     ack_timeout_s: float | None = None
     tier: int = 0  # escalation step: 0 = as the plan says, 1+ = escalated to higher tiers
+    late: bool = False
+    """A late notice (【补报】): a level reached and already over when found, for the duty
+    officers only (``notify`` names only them), never to the public or volunteers."""
+    onset: AwareDatetime | None = None
+    """Event time of the crossing this message is about (``sent`` is when it was decided)."""
+    detected: AwareDatetime | None = None
+    """When the data that showed the crossing reached the system."""
 
 
 class Task(Event):

@@ -139,14 +139,23 @@ def _info(root: ET.Element, alert: Alert, tree: RegionTree, lang: str, cap_lang:
     _sub(info, "severity", "Minor" if cancel and level == Level.NONE else SEVERITY[level])
     _sub(info, "certainty", (_plan_cap(alert, "certainty") or [
         "Observed" if alert.evidence else "Likely"])[0])
+    if alert.late:
+        _sub(info, "audience", "值班人员" if lang == "zh-CN" else "duty officers")
+    if alert.onset is not None and not cancel:
+        _sub(info, "onset", cap_sent(alert.onset))
     _sub(info, "senderName", sender_name)
     _sub(info, "headline", _plain(alert.headline)[:160])
     if alert.description:
         _sub(info, "description", _plain(alert.description))
     if alert.instruction:
         _sub(info, "instruction", _plain(alert.instruction))
-    for key, value in (("plan", alert.plan), ("level", level.value),
-                       ("colour", level.colour), ("tier", str(alert.tier))):
+    params = [("plan", alert.plan), ("level", level.value), ("colour", level.colour),
+              ("tier", str(alert.tier))]
+    if alert.late:
+        params.append(("late_notice", "true"))
+    if alert.detected is not None:
+        params.append(("detected", cap_sent(alert.detected)))
+    for key, value in params:
         param = _sub(info, "parameter")
         _sub(param, "valueName", key)
         _sub(param, "value", value)

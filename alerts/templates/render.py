@@ -64,6 +64,7 @@ def alert_context(alert: Alert, tree: RegionTree, identifier: str, console_url: 
     level = alert.level if alert.level != Level.NONE else alert.previous
     return {
         "msg_type": alert.msg_type, "exercise": alert.status == "Exercise",
+        "late": alert.late, "onset_local": local_time(alert.onset),
         "renotify": renotify, "escalation": escalation,
         "hazard": alert.hazard, "level": level.value, "level_zh": _LEVEL_ZH[level],
         "colour": level.colour, "colour_zh": level.colour_zh,

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from anlan.events import Alert, Command, IncidentEvent, Level, Signal, Task
-from streams.incidents.messages import make_alert, make_event, make_tasks
+from streams.incidents.messages import make_alert, make_event, make_late_alert, make_tasks
 from streams.incidents.model import (
     MAX_CLOSED,
     MAX_REMEMBERED,
@@ -51,12 +51,13 @@ class Slot:
     signal_ts: float | None = None
     closed: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    signals: list[str] = field(default_factory=list)  # identities of the signals applied
 
     def to_dict(self) -> dict[str, Any]:
         return {"plan": self.plan, "region": self.region,
                 "current": self.current.to_dict() if self.current else None,
                 "signal_level": self.signal_level.value, "signal_ts": self.signal_ts,
-                "closed": self.closed, "commands": self.commands}
+                "closed": self.closed, "commands": self.commands, "signals": self.signals}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Slot:
@@ -65,18 +66,51 @@ class Slot:
                    current=Incident.from_dict(current) if current else None,
                    signal_level=Level(data.get("signal_level", "none")),
                    signal_ts=data.get("signal_ts"), closed=list(data.get("closed", [])),
-                   commands=list(data.get("commands", [])))
+                   commands=list(data.get("commands", [])),
+                   signals=list(data.get("signals", [])))
 
 
 def apply_signal(slot: Slot, signal: Signal, plan: PlanView) -> Outputs:
-    """Apply an assessed level change; stale or repeated signals are no-ops."""
-    ts = signal.ts.timestamp()
-    if slot.signal_ts is not None and (ts < slot.signal_ts or
-                                       (ts == slot.signal_ts and signal.level == slot.signal_level)):
+    """Apply an assessed level change; a repeated signal is a no-op.
+
+    Signals of a region come in the order the region decided them (one partition); a region
+    that re-assessed a backlog may announce a level whose onset is older than the last one, so
+    a repeat is recognised by its identity, not by its time. A ``late`` signal (a level reached
+    and already over when found) does not move the incident: it is recorded on it and told to
+    the duty officers as a late notice."""
+    identity = f"{signal.ts.timestamp()}|{signal.previous.value}|{signal.level.value}|" \
+               f"{int(signal.late)}"
+    if identity in slot.signals:
         return Outputs()
-    slot.signal_level, slot.signal_ts = signal.level, ts
+    slot.signals.append(identity)
+    del slot.signals[:-MAX_REMEMBERED]
+    evidence = {**signal.evidence, "onset": signal.ts.isoformat()}
+    if signal.detected is not None:
+        evidence["detected"] = signal.detected.isoformat()
+    if signal.late:
+        return late_notice(slot, signal, plan, evidence)
+    slot.signal_level, slot.signal_ts = signal.level, signal.ts.timestamp()
     floor = slot.current.manual_floor if slot.current else Level.NONE
-    return _move(slot, max(signal.level, floor), signal.ts, plan, None, signal.evidence)
+    return _move(slot, max(signal.level, floor), signal.ts, plan, None, evidence)
+
+
+def late_notice(slot: Slot, signal: Signal, plan: PlanView, evidence: dict[str, Any]
+                ) -> Outputs:
+    """A level the data show was reached at ``signal.ts`` and is already over: recorded on
+    the open incident (or on its own, closed on arrival) and sent to the duty officers only
+    (【补报】, CAP Update of the open incident with the real onset)."""
+    cur = slot.current
+    record = cur if cur is not None else Incident(
+        incident_id=incident_id_for(slot.plan, slot.region, signal.ts), plan=slot.plan,
+        hazard=plan.hazard, region=slot.region, level=signal.level,
+        opened_at=signal.ts.isoformat())
+    evidence = {**evidence, "late": True, "late_level": signal.level.value}
+    out = Outputs(incidents=[make_event(record, "late_notice", signal.previous, signal.ts, None,
+                                        evidence, level=signal.level,
+                                        status=None if cur else "resolved")])
+    out.alerts.append(make_late_alert(record, plan, signal, evidence,
+                                      "Update" if cur is not None and cur.alerts else "Alert"))
+    return out
 
 
 def apply_command(slot: Slot, command: Command, plan: PlanView) -> Outputs:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from anlan.events import Alert, IncidentEvent, Level, Task
@@ -10,6 +10,7 @@ from streams.incidents.model import Incident
 from streams.incidents.planview import LevelActions, PlanView
 
 MsgType = Literal["Alert", "Update", "Cancel"]
+BEIJING = timezone(timedelta(hours=8))
 
 
 def make_event(cur: Incident, change: str, previous: Level, ts: datetime, actor: str | None,
@@ -46,11 +47,42 @@ def make_alert(cur: Incident, plan: PlanView, msg_type: MsgType, previous: Level
         alert_id=alert_id, incident_id=cur.incident_id, msg_type=msg_type,
         references=list(cur.alerts), status="Exercise" if cur.exercise else "Actual",
         plan=cur.plan, hazard=cur.hazard, region=cur.region, level=level, previous=previous,
-        sent=ts, headline=headline, description=description, instruction=instruction,
+        sent=ts, onset=_onset(evidence, ts), detected=_detected(evidence), headline=headline, description=description, instruction=instruction,
         evidence=_with_plan_fields(evidence, actions),
         notify=[dict(n) for n in actions.notify] if msg_type != "Cancel"
         else [dict(n) for n in plan.actions(previous).notify],
         ack_timeout_s=actions.ack_timeout_s if msg_type != "Cancel" else None)
+    cur.alerts.append(alert_id)
+    return alert
+
+
+OFFICERS = ("duty_officer",)
+"""Who a late notice goes to."""
+
+
+def make_late_alert(cur: Incident, plan: PlanView, signal: Any, evidence: dict[str, Any],
+                    msg_type: MsgType) -> Alert:
+    """The 【补报】 message of a level reached at ``signal.ts`` and already over: to the duty
+    officers of the level's tiers only, with the real onset. Records its id in ``cur``."""
+    alert_id = f"{cur.incident_id}#{len(cur.alerts) + 1}"
+    level = signal.level
+    actions = plan.actions(level)
+    name = plan.name or plan.plan_id
+    onset = signal.ts.astimezone(BEIJING).strftime("%m-%d %H:%M")
+    notify = [dict(n) for n in actions.notify if n.get("role") in OFFICERS] or [
+        {"role": "duty_officer", "tier": "township"}]
+    alert = Alert(
+        alert_id=alert_id, incident_id=cur.incident_id, msg_type=msg_type,
+        references=list(cur.alerts), status="Exercise" if cur.exercise else "Actual",
+        plan=cur.plan, hazard=cur.hazard, region=cur.region, level=level,
+        previous=signal.previous, sent=signal.detected or signal.ts,
+        headline=f"{cur.region}{name}{level.colour_zh}预警（补报：{onset}已达到，现已解除）",
+        description=f"{cur.region}：迟到的数据表明{onset}（北京时间）已达到{name}"
+                    f"{level.colour_zh}预警标准，该级别现已不再维持。仅通报值班人员，请核实并"
+                    f"记录。" + _evidence_text(evidence),
+        instruction="", evidence={**evidence, **({"cap": actions.cap} if actions.cap else {})},
+        notify=notify, ack_timeout_s=None, late=True, onset=signal.ts,
+        detected=signal.detected)  # no re-notification, no escalation: a record to check
     cur.alerts.append(alert_id)
     return alert
 
@@ -82,6 +114,16 @@ def _with_plan_fields(evidence: dict[str, Any], actions: LevelActions) -> dict[s
     if actions.renotify_s:
         out["renotify_interval_s"] = actions.renotify_s
     return out
+
+
+def _onset(evidence: dict[str, Any], ts: datetime) -> datetime:
+    raw = evidence.get("onset")
+    return datetime.fromisoformat(raw) if isinstance(raw, str) else ts
+
+
+def _detected(evidence: dict[str, Any]) -> datetime | None:
+    raw = evidence.get("detected")
+    return datetime.fromisoformat(raw) if isinstance(raw, str) else None
 
 
 def _evidence_text(evidence: dict[str, Any]) -> str:

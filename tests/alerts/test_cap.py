@@ -110,3 +110,20 @@ def test_cap_for_every_shipped_plan_level() -> None:
                 list(cap.response_type)
             assert info.findtext("cap:severity", namespaces=NS) == cap.severity
     assert checked >= 6 * 3 * 2 * len(plans) // 2
+
+
+def test_a_late_notice_is_an_update_with_the_real_onset_for_duty_officers() -> None:
+    from datetime import timedelta
+
+    _, tree = demo()
+    late = alert(msg_type="Update", references=["x#1"], late=True,
+                 onset=DAY - timedelta(hours=3), detected=DAY)
+    xml = build_cap(late, tree)
+    assert validate_cap(xml) == []
+    info = ET.fromstring(xml).find("cap:info", NS)
+    assert info is not None
+    assert info.findtext("cap:onset", namespaces=NS) == "2026-07-22T07:00:00+08:00"
+    assert info.findtext("cap:audience", namespaces=NS) == "值班人员"
+    params = {p.findtext("cap:valueName", namespaces=NS): p.findtext("cap:value", namespaces=NS)
+              for p in info.findall("cap:parameter", NS)}
+    assert params["late_notice"] == "true" and params["detected"] == "2026-07-22T10:00:00+08:00"

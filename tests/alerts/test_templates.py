@@ -58,3 +58,13 @@ def test_task_messages() -> None:
                 assert m.title and m.body
     assert "http://h/t/TOKEN" in r.render("offer", ctx).body
     assert "留守老人" in r.render("welfare", ctx).body
+
+
+def test_a_late_notice_says_so_in_both_languages() -> None:
+    _, tree = demo()
+    r = Renderer()
+    late = alert(late=True, msg_type="Update")
+    assert r.render("alert", alert_context(late, tree, "ID", "x")).title.startswith("【补报】")
+    assert r.render("alert", alert_context(late, tree, "ID", "x"), "en").title.startswith(
+        "[LATE NOTICE]")
+    assert "【补报】" in r.render("alert", alert_context(late, tree, "ID", "x"), short=True).body

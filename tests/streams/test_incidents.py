@@ -58,12 +58,45 @@ def test_storm_lifecycle_one_alert_per_change() -> None:
     assert slot.current is None and slot.closed == [incident]
 
 
-def test_replayed_and_stale_signals_are_no_ops() -> None:
+def test_replayed_signals_are_no_ops() -> None:
     slot = Slot(plan="rainstorm", region=REGION)
     run(slot, sig(Level.IV, 0), sig(Level.III, 10))
     restored = Slot.from_dict(slot.to_dict())
-    assert not any(run(restored, sig(Level.IV, 0), sig(Level.III, 10), sig(Level.IV, 5)))
+    assert not any(run(restored, sig(Level.IV, 0), sig(Level.III, 10)))
     assert restored.to_dict() == slot.to_dict()
+
+
+def test_a_level_announced_with_an_older_onset_after_a_backlog_still_moves_the_incident() -> None:
+    slot = Slot(plan="rainstorm", region=REGION)
+    run(slot, sig(Level.IV, 100))
+    (out,) = run(slot, sig(Level.III, 40, previous=Level.IV))  # re-assessed: III since minute 40
+    assert [a.level for a in out.alerts] == [Level.III]
+    assert out.alerts[0].onset == at(40)
+
+
+def test_a_late_crossing_is_a_notice_to_the_duty_officers_only() -> None:
+    slot = Slot(plan="rainstorm", region=REGION)
+    run(slot, sig(Level.IV, 0))
+    late = Signal(plan="rainstorm", region=REGION, previous=Level.III, level=Level.II,
+                  ts=at(30), late=True, detected=at(300), evidence={"summary": "backlog"})
+    (out,) = run(slot, late)
+    (alert,) = out.alerts
+    assert alert.late and alert.msg_type == "Update" and alert.level == Level.II
+    assert alert.onset == at(30) and alert.detected == at(300)
+    assert alert.notify == [{"role": "duty_officer", "tier": "township"}]  # nobody else
+    assert "补报" in alert.headline and not out.tasks  # no volunteers, no evacuation
+    assert [e.change for e in out.incidents] == ["late_notice"]
+    assert slot.current is not None and slot.current.level == Level.IV  # the level in force
+    assert not any(run(slot, late))  # once
+
+
+def test_a_late_crossing_without_an_open_incident_is_recorded_closed() -> None:
+    slot = Slot(plan="rainstorm", region=REGION)
+    late = Signal(plan="rainstorm", region=REGION, previous=Level.NONE, level=Level.III,
+                  ts=at(30), late=True, detected=at(300))
+    (out,) = run(slot, late)
+    assert out.alerts[0].msg_type == "Alert" and out.alerts[0].late
+    assert out.incidents[0].status == "resolved" and slot.current is None
 
 
 def test_same_input_same_ids_without_state() -> None:
