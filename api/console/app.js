@@ -124,13 +124,22 @@
         region: a.region } },
       el("div", { class: "alert-head" }, levelBadge(a.level),
         el("strong", { class: "headline" }, a.headline),
-        a.exercise ? el("span", { class: "badge exercise" }, "演练") : null),
+        a.exercise ? el("span", { class: "badge exercise" }, "演练") : null,
+        a.late ? el("span", { class: "badge late" }, "补报") : null),
       el("div", { class: "alert-meta" },
         `${regionName(a.region)} · ${HAZARDS[a.hazard] || a.hazard} · ${fmtTime(a.sent)} · `,
+        timesOf(a),
         el("span", { class: "status" }, STATUS[a.status] || a.status),
         a.acknowledged_by ? ` · ${a.acknowledged_by}` : ""),
       el("div", { class: "alert-actions" }, ...actions,
         el("a", { href: `#/incident/${encodeURIComponent(a.alert_id)}` }, "详情 →")));
+  }
+  function timesOf(a) {
+    // the crossing's event time and when its data arrived, when they differ from "sent"
+    const parts = [];
+    if (a.onset && a.onset !== a.sent) parts.push(`达到 ${fmtTime(a.onset)}`);
+    if (a.detected && a.detected !== a.sent) parts.push(`数据到达 ${fmtTime(a.detected)}`);
+    return parts.length ? el("span", { class: "times" }, parts.join(" · ") + " · ") : "";
   }
   async function act(a, kind) {
     const names = { ack: "确认", resolve: "解除", escalate: "升级" };
@@ -204,6 +213,7 @@
     $("incident-head").replaceChildren(
       el("h2", {}, levelBadge(d.level), " ", d.headline),
       el("p", { class: "muted" }, `${regionName(d.region)} · ${d.plan} · 发布 ${fmtTime(d.sent)} · `,
+        timesOf(d),
         el("span", { id: "incident-status", dataset: { status: d.status } }, STATUS[d.status] || d.status)),
       d.description ? el("p", {}, d.description) : null,
       d.instruction ? el("p", { class: "instruction" }, d.instruction) : null,

@@ -16,7 +16,10 @@ _STATUS = ("COALESCE(i.status, CASE WHEN a.msg_type = 'Cancel' THEN 'resolved' "
            "ELSE 'open' END)")
 _COLUMNS = (f"a.alert_id, a.incident_id, a.msg_type, a.status AS cap_status, a.plan, a.hazard, "
             f"a.region, a.level, a.previous, a.tier, a.sent, a.headline, {_STATUS} AS status, "
-            "i.acknowledged_by, COALESCE(i.exercise, a.status = 'Exercise') AS exercise")
+            "i.acknowledged_by, COALESCE(i.exercise, a.status = 'Exercise') AS exercise, "
+            "(a.raw->>'onset')::timestamptz AS onset, "
+            "(a.raw->>'detected')::timestamptz AS detected, "
+            "COALESCE((a.raw->>'late')::boolean, false) AS late")
 STATUSES = ("active", "open", "acknowledged", "resolved")
 
 

@@ -43,6 +43,9 @@ class AlertSummary(BaseModel):
     status: str = Field(description="duty status of the incident: open, acknowledged, resolved")
     acknowledged_by: str | None = None
     exercise: bool = False
+    onset: datetime | None = Field(None, description="event time of the crossing")
+    detected: datetime | None = Field(None, description="when the data showing it arrived")
+    late: bool = Field(False, description="a late notice (补报): reached and over when found")
 
 
 class Delivery(BaseModel):
