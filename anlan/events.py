@@ -219,6 +219,9 @@ class Signal(Event):
     duty officers (【补报】), never a public alert."""
     detected: AwareDatetime | None = None
     """When the input that showed the change reached the system."""
+    seq: int = 0
+    """The region's running number of its signals for this plan (0: unnumbered); the
+    incident machine applies each number once."""
 
     @property
     def key(self) -> str:

@@ -9,8 +9,10 @@ it, so the levels and their event times are those of event-time order.
 
 The policy for what is announced (the same live and in the backtest):
 
-- the level in force after the newest input of a message is announced as a level change
-  (``announce``), with the event time it was entered;
+- the level in force after the newest input of a message is announced as a level change,
+  with the event time it was entered; when more data show that the level in force began at
+  another time, that is announced again (same level, the corrected onset: the incident keeps
+  its level and records the onset);
 - a higher level that the inputs show was reached and is already over by the time it is found
   (its event time more than :data:`LATE_S` before the input arrived) is a *late notice*
   (``late``): recorded and told to the duty officers, never sent to the public;
@@ -38,10 +40,12 @@ CHECKPOINT_S = 1800.0
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    """A level change to tell: ``late`` notices go to the duty officers only."""
+    """A level change to tell: ``late`` notices go to the duty officers only; ``seq`` numbers
+    the region's announcements (1, 2, …) so that each is applied once downstream."""
 
     change: LevelChange
     late: bool = False
+    seq: int = 0
 
 
 @dataclass
@@ -59,6 +63,10 @@ class RegionCourse:
     history: list[list[Any]] = field(default_factory=list)
     """``[t, previous, level, evidence]`` of every level change, ascending."""
     announced: str = Level.NONE.value
+    announced_at: float = 0.0
+    """Event time the announced level began, as announced."""
+    told: int = 0
+    """How many changes were told (announced or late): the last ``Found.seq``."""
     now: float = float("-inf")
     horizon_s: float = 86400.0
 
@@ -101,8 +109,12 @@ class RegionCourse:
         else:
             changes = self._replay(plan, region, members, start, max(end, self.now))
         found = self._judge(changes, received, last_of_message)
+        numbered = []
+        for f in found:
+            self.told += 1
+            numbered.append(Found(f.change, f.late, self.told))
         self._prune()
-        return found
+        return numbered
 
     def _judge(self, changes: list[LevelChange], received: float | None,
                last_of_message: bool) -> list[Found]:
@@ -118,11 +130,14 @@ class RegionCourse:
                     out.append(Found(change, late=True))
                 continue
             out.append(Found(change))
-            self.announced = change.level.value
-        if last_of_message and current.value != self.announced:
+            self.announced, self.announced_at = change.level.value, change.ts.timestamp()
+        if last_of_message:
             ts, evidence = self._entered(current)
-            out.append(Found(LevelChange(Level(self.announced), current, ts, evidence)))
-            self.announced = current.value
+            if current.value != self.announced or (
+                    current is not Level.NONE and ts.timestamp() != self.announced_at):
+                # a new level, or the level in force now known to have begun at another time
+                out.append(Found(LevelChange(Level(self.announced), current, ts, evidence)))
+                self.announced, self.announced_at = current.value, ts.timestamp()
         return out
 
     def _entered(self, level: Level) -> tuple[datetime, dict[str, Any]]:
@@ -218,7 +233,7 @@ class RegionCourse:
     def to_dict(self) -> dict[str, Any]:
         return {"t": self.tracker.to_dict(), "s": self.sensors, "r": self.reports,
                 "ri": self.report_ids, "c": self.checkpoints, "h": self.history,
-                "a": self.announced, "n": self.now, "hz": self.horizon_s}
+                "a": self.announced, "at": self.announced_at, "k": self.told, "n": self.now, "hz": self.horizon_s}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RegionCourse:
@@ -229,6 +244,8 @@ class RegionCourse:
                    checkpoints=[list(c) for c in data.get("c", [])],
                    history=[list(h) for h in data.get("h", [])],
                    announced=str(data.get("a", Level.NONE.value)),
+                   announced_at=float(data.get("at", 0.0)),
+                   told=int(data.get("k", 0)),
                    now=float(data.get("n", float("-inf"))),
                    horizon_s=float(data.get("hz", 86400.0)))
 

@@ -111,7 +111,7 @@ def _signal(plan: str, region: str, found: Found, detected: datetime | None) -> 
     evidence = {**change.evidence, "summary": _summary(change.evidence)}
     return Signal(plan=plan, region=region, previous=change.previous, level=change.level,
                   ts=change.ts, evidence=evidence, late=found.late,
-                  detected=detected or change.ts)
+                  detected=detected or change.ts, seq=found.seq)
 
 
 def _summary(evidence: dict[str, Any]) -> str:

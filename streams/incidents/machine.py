@@ -51,13 +51,15 @@ class Slot:
     signal_ts: float | None = None
     closed: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
-    signals: list[str] = field(default_factory=list)  # identities of the signals applied
+    signals: list[str] = field(default_factory=list)  # identities of unnumbered signals
+    signal_seq: int = 0  # the region's number of the last signal applied
 
     def to_dict(self) -> dict[str, Any]:
         return {"plan": self.plan, "region": self.region,
                 "current": self.current.to_dict() if self.current else None,
                 "signal_level": self.signal_level.value, "signal_ts": self.signal_ts,
-                "closed": self.closed, "commands": self.commands, "signals": self.signals}
+                "closed": self.closed, "commands": self.commands, "signals": self.signals,
+                "signal_seq": self.signal_seq}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Slot:
@@ -67,23 +69,30 @@ class Slot:
                    signal_level=Level(data.get("signal_level", "none")),
                    signal_ts=data.get("signal_ts"), closed=list(data.get("closed", [])),
                    commands=list(data.get("commands", [])),
-                   signals=list(data.get("signals", [])))
+                   signals=list(data.get("signals", [])),
+                   signal_seq=int(data.get("signal_seq", 0)))
 
 
 def apply_signal(slot: Slot, signal: Signal, plan: PlanView) -> Outputs:
-    """Apply an assessed level change; a repeated signal is a no-op.
+    """Apply an assessed level change; a signal applied before is a no-op.
 
-    Signals of a region come in the order the region decided them (one partition); a region
-    that re-assessed a backlog may announce a level whose onset is older than the last one, so
-    a repeat is recognised by its identity, not by its time. A ``late`` signal (a level reached
-    and already over when found) does not move the incident: it is recorded on it and told to
-    the duty officers as a late notice."""
-    identity = f"{signal.ts.timestamp()}|{signal.previous.value}|{signal.level.value}|" \
-               f"{int(signal.late)}"
-    if identity in slot.signals:
-        return Outputs()
-    slot.signals.append(identity)
-    del slot.signals[:-MAX_REMEMBERED]
+    A region numbers its signals (``seq``) in the order it decided them; each number is applied
+    once (a region that re-assessed a backlog may announce a level whose onset is older than the
+    last one's, and may announce the same change again after learning more, so neither the time
+    nor the content tells a repeat). Unnumbered signals fall back to their identity. A ``late``
+    signal (a level reached and already over when found) does not move the incident: it is
+    recorded on it and told to the duty officers as a late notice."""
+    if signal.seq:
+        if signal.seq <= slot.signal_seq:
+            return Outputs()
+        slot.signal_seq = signal.seq
+    else:
+        identity = f"{signal.ts.timestamp()}|{signal.previous.value}|{signal.level.value}|" \
+                   f"{int(signal.late)}"
+        if identity in slot.signals:
+            return Outputs()
+        slot.signals.append(identity)
+        del slot.signals[:-MAX_REMEMBERED]
     evidence = {**signal.evidence, "onset": signal.ts.isoformat()}
     if signal.detected is not None:
         evidence["detected"] = signal.detected.isoformat()
