@@ -35,6 +35,7 @@ class ConditionChange(Event):
     ts: AwareDatetime
     evidence: dict[str, Any] = Field(default_factory=dict)
     report_id: str = ""
+    exercise: bool = False  # from a drill's readings: kept in the region's exercise state
 
 
 def report_changes(report: Report, book: PlanBook) -> list[ConditionChange]:
