@@ -118,6 +118,8 @@ class RawReadings(Event):
     received_at: AwareDatetime
     seq: int
     readings: list[RawReading]
+    exercise: bool = False
+    """Published under the MQTT exercise namespace: a drill's readings (see anlan.exercise)."""
 
 
 class QualityFlag(str, enum.Enum):
@@ -154,6 +156,7 @@ class Readings(Event):
     seq: int
     received_at: AwareDatetime
     readings: list[Reading]
+    exercise: bool = False  # a drill's readings: never stored or assessed as real ones
 
 
 class GatewayStatus(Event):
@@ -222,9 +225,11 @@ class Signal(Event):
     seq: int = 0
     """The region's running number of its signals for this plan (0: unnumbered); the
     incident machine applies each number once."""
+    exercise: bool = False  # assessed from a drill's readings: drives the drill's incident
 
     @property
     def key(self) -> str:
+        """The Kafka key (``plan:region``, unscoped: both scopes share the partition)."""
         return f"{self.plan}:{self.region}"
 
 
@@ -297,6 +302,7 @@ class Task(Event):
     deadline: AwareDatetime | None = None
     ts: AwareDatetime
     detail: dict[str, Any] = Field(default_factory=dict)
+    exercise: bool = False  # a task of a drill (its messages say 【演练】)
 
 
 class Command(Event):
@@ -307,7 +313,8 @@ class Command(Event):
         "ack", "resolve", "escalate", "manual_alert", "drill",
         "task_accept", "task_decline", "task_checkin", "task_complete",
     ]
-    target: str  # incident id or task id (or plan:region for manual alerts)
+    target: str  # incident id or task id (or plan:region for manual alerts; drills:
+    # EXERCISE:plan:region — see anlan.exercise)
     actor: str
     ts: AwareDatetime = Field(default_factory=utcnow)
     detail: dict[str, Any] = Field(default_factory=dict)

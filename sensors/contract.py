@@ -9,6 +9,8 @@ Topics (``{id}`` is ``[A-Za-z0-9_.-]{1,64}``)::
     anlan/v1/gw/{gateway_id}/readings   {"seq": 42, "readings": [{sensor, ts, kind, value, unit?}]}
     anlan/v1/gw/{gateway_id}/status     online | offline   (retained; the gateway's last will)
     anlan/v1/reports/{reporter_id}      {"kind", "region"?, "lat"?, "lon"?, "text"?, "ts"}
+    anlan/v1/exercise/gw/{gateway_id}/readings   a drill's readings (same payload), forwarded
+                                                 with ``exercise: true`` (see anlan.exercise)
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from anlan.events import (
 from anlan.registry import KINDS, Registry
 
 PREFIX = "anlan/v1"
+EXERCISE_PREFIX = f"{PREFIX}/exercise"
+"""The exercise namespace: a drill publishes its readings here, never on the real topics."""
 MAX_PAYLOAD_BYTES = 256 * 1024
 """Largest payload the bridge accepts (1,000 readings of ~200 bytes fit comfortably)."""
 MAX_READINGS = 1000
@@ -54,11 +58,13 @@ def subscriptions(share_group: str) -> list[str]:
     survives. A single bridge may therefore run with ``ANLAN_MQTT_SHARE_GROUP=""``.
     """
     base = f"$share/{share_group}/{PREFIX}" if share_group else PREFIX
-    return [f"{base}/gw/+/readings", f"{base}/gw/+/status", f"{base}/reports/+"]
+    return [f"{base}/gw/+/readings", f"{base}/gw/+/status", f"{base}/reports/+",
+            f"{base}/exercise/gw/+/readings"]
 
 
-def readings_topic(gateway_id: str) -> str:
-    return f"{PREFIX}/gw/{gateway_id}/readings"
+def readings_topic(gateway_id: str, exercise: bool = False) -> str:
+    """The readings topic of a gateway; ``exercise``: the drill namespace's."""
+    return f"{EXERCISE_PREFIX if exercise else PREFIX}/gw/{gateway_id}/readings"
 
 
 def status_topic(gateway_id: str) -> str:
@@ -87,6 +93,10 @@ def route(topic: str, payload: bytes, registry: Registry, now: datetime) -> list
     key: str | None = None
     try:
         parts = topic.split("/")
+        if len(parts) == 6 and topic.startswith(f"{EXERCISE_PREFIX}/gw/") and \
+                parts[5] == "readings":
+            key = _check_id(parts[4], "gateway id")
+            return route_readings(key, topic, payload, registry, now, exercise=True)
         if len(parts) == 5 and topic.startswith(f"{PREFIX}/gw/"):
             key = _check_id(parts[3], "gateway id")
             if parts[4] == "readings":
@@ -117,20 +127,22 @@ def dead_letter(reason: str, topic: str, payload: bytes, key: str | None) -> Rec
 
 
 def route_readings(gateway_id: str, topic: str, payload: bytes, registry: Registry,
-                   now: datetime) -> list[Record]:
-    """Forward the good readings of a gateway message; dead-letter the bad ones with reasons."""
+                   now: datetime, exercise: bool = False) -> list[Record]:
+    """Forward the good readings of a gateway message; dead-letter the bad ones with reasons.
+    ``exercise``: a drill's message (its topic is in the exercise namespace)."""
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise Rejected(f"payload too large: {len(payload)} bytes > {MAX_PAYLOAD_BYTES}")
     try:  # fast path: well-formed messages validate in one strict pass of pydantic-core
         message = GatewayMessage.model_validate_json(payload, strict=True)
     except ValidationError:
-        return _route_readings_slow(gateway_id, topic, payload, registry, now)
+        return _route_readings_slow(gateway_id, topic, payload, registry, now, exercise)
     if gateway_id not in registry.gateways:
         raise Rejected(f"gateway {gateway_id!r} is not registered")
     latest = now + MAX_FUTURE_SKEW
     body = payload.strip()
     if body.startswith(b"{") and _all_fine(message.readings, gateway_id, registry, latest):
-        return [Record(topics.READINGS_RAW, gateway_id, _splice(gateway_id, topic, now, body))]
+        return [Record(topics.READINGS_RAW, gateway_id,
+                       _splice(gateway_id, topic, now, body, exercise))]
     good: list[RawReading] = []
     bad: list[tuple[int, Any, str]] = []
     for index, reading in enumerate(message.readings):
@@ -139,7 +151,7 @@ def route_readings(gateway_id: str, topic: str, payload: bytes, registry: Regist
         except Rejected as exc:
             bad.append((index, reading.model_dump(mode="json", exclude_none=True), str(exc)))
     return _records(gateway_id, topic, payload, message.seq, len(message.readings), good, bad,
-                    now)
+                    now, exercise)
 
 
 def _all_fine(readings: list[RawReading], gateway_id: str, registry: Registry,
@@ -159,16 +171,18 @@ def _all_fine(readings: list[RawReading], gateway_id: str, registry: Registry,
     return True
 
 
-def _splice(gateway_id: str, topic: str, now: datetime, body: bytes) -> bytes:
+def _splice(gateway_id: str, topic: str, now: datetime, body: bytes,
+            exercise: bool = False) -> bytes:
     """The ``RawReadings`` event of a fully valid message: the bridge's fields spliced in front of
     the gateway's own (strictly validated) ``seq`` and ``readings`` — no re-serialisation."""
-    head = '{"gateway_id":%s,"mqtt_topic":%s,"received_at":"%s",' % (
-        json.dumps(gateway_id), json.dumps(topic), now.isoformat())
+    head = '{"gateway_id":%s,"mqtt_topic":%s,"received_at":"%s",%s' % (
+        json.dumps(gateway_id), json.dumps(topic), now.isoformat(),
+        '"exercise":true,' if exercise else "")
     return head.encode() + body[1:]
 
 
 def _route_readings_slow(gateway_id: str, topic: str, payload: bytes, registry: Registry,
-                         now: datetime) -> list[Record]:
+                         now: datetime, exercise: bool = False) -> list[Record]:
     """Reading by reading, so each bad one gets its own reason and the good ones still pass."""
     body = _json_object(payload)
     seq = body.get("seq")
@@ -191,16 +205,16 @@ def _route_readings_slow(gateway_id: str, topic: str, payload: bytes, registry: 
             good.append(check_reading(item, gateway_id, registry, now))
         except Rejected as exc:
             bad.append((index, item, str(exc)))
-    return _records(gateway_id, topic, payload, seq, len(raw), good, bad, now)
+    return _records(gateway_id, topic, payload, seq, len(raw), good, bad, now, exercise)
 
 
 def _records(gateway_id: str, topic: str, payload: bytes, seq: int, count: int,
              good: list[RawReading], bad: list[tuple[int, Any, str]],
-             now: datetime) -> list[Record]:
+             now: datetime, exercise: bool = False) -> list[Record]:
     records: list[Record] = []
     if good:
         event = RawReadings(gateway_id=gateway_id, mqtt_topic=topic, received_at=now, seq=seq,
-                            readings=good)
+                            readings=good, exercise=exercise)
         records.append(Record(topics.READINGS_RAW, gateway_id, event.to_bytes()))
     if bad:
         reasons = "; ".join(f"readings[{i}]: {why}" for i, _, why in bad)

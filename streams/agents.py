@@ -7,6 +7,10 @@ wait for the broker's ack) before the outputs of a change (a gateway message tha
 - ``regions`` (key region): condition changes and reports → ``anlan.signals`` on level changes.
 - ``commands`` (key incident id): re-keys incident commands to ``plan:region``.
 - ``incidents`` (key plan:region): signals and commands → incidents, alerts, tasks.
+
+A drill's events (``exercise``, see :mod:`anlan.exercise`) keep their state under table keys of
+the exercise scope, on the partition of their unscoped Kafka key: the real and the drill's state
+of a gateway, region or plan + region are two table entries that never meet.
 """
 
 from __future__ import annotations
@@ -30,12 +34,13 @@ from anlan.events import (
     Signal,
     Task,
 )
+from anlan.exercise import is_exercise, scoped_key
 from anlan.settings import Settings
 from streams.app import Context
 from streams.assess.gateway import GatewayState, process_message
 from streams.assess.region import ConditionChange, RegionState, report_changes
 from streams.codec import dumps
-from streams.incidents import Slot, apply_command, apply_signal, parse_target
+from streams.incidents import Slot, apply_command, apply_signal, command_target
 from streams.incidents.machine import Outputs
 from streams.timers import maintenance_messages
 from streams.validate import readings_event
@@ -216,9 +221,12 @@ async def on_raw_readings(ctx: Context, event: Any, value: bytes, key: bytes | N
         await dead_letter(ctx, "validate", f"key {_text(key)!r} is not the gateway id "
                           f"{msg.gateway_id!r}", topic, value, key)
         return
-    state = _gateway_state(ctx, msg.gateway_id)
+    state_key = scoped_key(msg.gateway_id, msg.exercise)  # a drill's state is its own
+    state = _gateway_state(ctx, state_key)
     state.partition = event.message.partition
     out = process_message(state, msg, ctx.registry, ctx.book)
+    for change in out.changes:
+        change.exercise = msg.exercise
     # outputs that may be sent again after a crash (the sinks take them idempotently) ...
     sent = []
     if out.result.readings:
@@ -232,12 +240,13 @@ async def on_raw_readings(ctx: Context, event: Any, value: bytes, key: bytes | N
         # never be sent twice (condition changes, maintenance alerts) come after the state
         for delivered in sent:
             await delivered
-        await save(ctx, "gateways", msg.gateway_id, state, event)
+        await save(ctx, "gateways", state_key, state, event)
     else:  # readings only: written at the next commit, after its outputs
-        save_at_commit(ctx, "gateways", msg.gateway_id, state, event)
+        save_at_commit(ctx, "gateways", state_key, state, event)
     for change in out.changes:
         await send(ctx, "conditions", change.region.encode(), change.to_bytes())
-    await _send_maintenance(ctx, out.recovered, False, msg.received_at.timestamp())
+    if not msg.exercise:  # a drill says nothing about the real gateway's outages
+        await _send_maintenance(ctx, out.recovered, False, msg.received_at.timestamp())
 
 
 async def on_gateway_status(ctx: Context, event: Any, value: bytes, key: bytes | None) -> None:
@@ -269,6 +278,8 @@ async def on_tick(ctx: Context, event: Any, value: bytes, key: bytes | None) -> 
     partition = event.message.partition
     table = ctx.tables["gateways"]
     for gateway_id in list(table.keys()):
+        if is_exercise(gateway_id):
+            continue  # a drill that stops is over, not an outage
         state = _gateway_state(ctx, gateway_id)
         if state.partition != partition:
             continue
@@ -290,10 +301,12 @@ def _region_state(ctx: Context, key: str) -> RegionState:
 async def on_condition(ctx: Context, event: Any, value: bytes, key: bytes | None) -> None:
     """A sensor's condition changed (or a report counts): re-assess the region."""
     change = ConditionChange.from_bytes(value)
-    state = _region_state(ctx, change.region)
+    state_key = scoped_key(change.region, change.exercise)
+    state = _region_state(ctx, state_key)
     signals = state.apply(change, ctx.registry, ctx.book)
-    await save(ctx, "regions", change.region, state, event)
+    await save(ctx, "regions", state_key, state, event)
     for signal in signals:
+        signal.exercise = change.exercise
         await send(ctx, "signals", signal.key.encode(), signal.to_bytes())
 
 
@@ -329,24 +342,25 @@ async def on_command(ctx: Context, event: Any, value: bytes, key: bytes | None) 
         return
     if command.kind not in INCIDENT_COMMANDS:
         return
-    target = parse_target(command.target)
+    target = command_target(command.kind, command.target)
     if target is None:
         await dead_letter(ctx, "incidents", f"{command.kind}: target {command.target!r} is not "
                           "an incident id (plan:region:stamp) or plan:region", topic, value, key)
         return
-    slot_key = f"{target[0]}:{target[1]}"
-    await send(ctx, "commands", slot_key.encode(), value)
+    partition_key = f"{target.plan}:{target.region}"  # the signals' key, in either scope
+    await send(ctx, "commands", partition_key.encode(), value)
 
 
-def _slot(ctx: Context, plan: str, region: str) -> Slot:
-    value = ctx.tables["incidents"].get(f"{plan}:{region}")
+def _slot(ctx: Context, plan: str, region: str, exercise: bool) -> Slot:
+    slot = Slot(plan=plan, region=region, exercise=exercise)
+    value = ctx.tables["incidents"].get(slot.key)
     if value is None:
-        return Slot(plan=plan, region=region)
+        return slot
     return value if isinstance(value, Slot) else Slot.from_dict(value)
 
 
 async def _emit(ctx: Context, slot: Slot, out: Outputs, event: Any) -> None:
-    await save(ctx, "incidents", f"{slot.plan}:{slot.region}", slot, event)
+    await save(ctx, "incidents", slot.key, slot, event)
     for incident in out.incidents:
         await send(ctx, "incidents", incident.incident_id.encode(), incident.to_bytes())
     for alert in out.alerts:
@@ -363,7 +377,7 @@ async def on_signal(ctx: Context, event: Any, value: bytes, key: bytes | None) -
         await dead_letter(ctx, "incidents", f"not a Signal event: {exc}", event.message.topic,
                           value, key)
         return
-    slot = _slot(ctx, signal.plan, signal.region)
+    slot = _slot(ctx, signal.plan, signal.region, signal.exercise)
     out = apply_signal(slot, signal, ctx.book.view(signal.plan, signal.region))
     if out:
         await _emit(ctx, slot, out, event)
@@ -371,12 +385,12 @@ async def on_signal(ctx: Context, event: Any, value: bytes, key: bytes | None) -
 
 async def on_incident_command(ctx: Context, event: Any, value: bytes,
                               key: bytes | None) -> None:
-    """Apply a duty officer's command to the incident of its plan + region."""
+    """Apply a duty officer's command to the incident of its plan + region and scope."""
     command = Command.from_bytes(value)
-    target = parse_target(command.target)
+    target = command_target(command.kind, command.target)
     assert target is not None
     slot = _slot(ctx, *target)
-    out = apply_command(slot, command, ctx.book.view(*target))
+    out = apply_command(slot, command, ctx.book.view(target.plan, target.region))
     if out.rejected:
         await dead_letter(ctx, "incidents", out.rejected, ctx.settings.topic(contract.COMMANDS),
                           value, key)

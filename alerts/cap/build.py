@@ -2,7 +2,9 @@
 
 Rules followed beyond the schema (see the standards note): ``sent`` carries ``+08:00``; Update
 and Cancel carry ``references`` ("sender,identifier,sent", space-separated); one ``info`` per
-language (zh-CN, en-US); no HTML; geocodes carry the GB/T 2260 division code.
+language (zh-CN, en-US); no HTML; geocodes carry the GB/T 2260 division code. A drill's alert
+has status ``Exercise``, a ``note`` saying it is a drill, and each headline starts with the drill
+tag of its language (【演练】, [EXERCISE]).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from alerts.directory.model import BEIJING, division_code_of
 from alerts.directory.tree import RegionTree
 from alerts.templates.render import hazard_name
 from anlan.events import Alert, Level
+from anlan.exercise import exercise_tag
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 XSD_PATH = Path(__file__).resolve().parent / "CAP-v1.2.xsd"
@@ -33,6 +36,7 @@ CATEGORY = {"rainstorm": "Met", "flood": "Met", "gale": "Met", "typhoon": "Met",
             "gas": "Safety", "gas_leak": "Safety", "fire": "Fire", "river_flood": "Met",
             "urban_waterlogging": "Met"}
 _GBT_ID = re.compile(r"^\d{14}_\d{15}$")
+EXERCISE_NOTE = "演练信息，非真实预警。Exercise: a drill, not a real warning."
 
 
 def cap_sent(ts: datetime) -> str:
@@ -93,6 +97,8 @@ def build_cap(alert: Alert, tree: RegionTree, sender: str = "anlan@yjgl.gov.cn",
     _sub(root, "status", alert.status)
     _sub(root, "msgType", alert.msg_type)
     _sub(root, "scope", "Public")
+    if alert.status == "Exercise":
+        _sub(root, "note", EXERCISE_NOTE)
     if alert.msg_type in ("Update", "Cancel") and alert.references:
         _sub(root, "references", _references(alert, sender, known or {}))
     _sub(root, "incidents", alert.incident_id.replace(" ", "_").replace(",", "_"))
@@ -144,7 +150,9 @@ def _info(root: ET.Element, alert: Alert, tree: RegionTree, lang: str, cap_lang:
     if alert.onset is not None and not cancel:
         _sub(info, "onset", cap_sent(alert.onset))
     _sub(info, "senderName", sender_name)
-    _sub(info, "headline", _plain(alert.headline)[:160])
+    tag = "" if alert.status != "Exercise" else exercise_tag(lang) + ("" if lang == "zh-CN"
+                                                                     else " ")
+    _sub(info, "headline", (tag + _plain(alert.headline))[:160])
     if alert.description:
         _sub(info, "description", _plain(alert.description))
     if alert.instruction:

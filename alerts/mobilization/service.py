@@ -80,7 +80,7 @@ class Mobilizer:
         window = task_window(task.ts, task.deadline, now, self.options.default_duration_s)
         wave_s = float(task.detail.get("wave_s") or self.options.wave_s)
         async with self.pool.connection() as conn:
-            exercise = bool(task.detail.get("exercise")) or \
+            exercise = _is_exercise(task) or \
                 await repo.incident_is_exercise(conn, task.incident_id)
             if not await repo.insert_task(conn, task, "offered", window, wave_s, exercise):
                 return []  # redelivered
@@ -120,7 +120,7 @@ class Mobilizer:
         children = welfare_tasks(directory, tree, task, now)
         messaged: list[str] = []
         async with self.pool.connection() as conn:
-            exercise = bool(task.detail.get("exercise")) or \
+            exercise = _is_exercise(task) or \
                 await repo.incident_is_exercise(conn, task.incident_id)
             if not task.detail.get("resident_id"):
                 window = task_window(task.ts, task.deadline, now,
@@ -130,7 +130,7 @@ class Mobilizer:
                     return []
             rows = []
             for child in children:
-                child.detail["exercise"] = exercise
+                child.exercise = exercise
                 window = task_window(task.ts, child.deadline, now,
                                      self.options.default_duration_s)
                 # assigned to the grid worker: tracked (and reminded) until checked, not expired
@@ -330,7 +330,12 @@ class Mobilizer:
             task_id=row.task_id, incident_id=row.incident_id, kind=row.kind,  # type: ignore[arg-type]
             state=state, region=row.region, title=row.title, quota=row.quota,  # type: ignore[arg-type]
             skills=list(row.skills), deadline=row.deadline, ts=utcnow(),
-            detail={"source": "dispatch", **detail}))
+            detail={"source": "dispatch", **detail}, exercise=row.exercise))
+
+
+def _is_exercise(task: Task) -> bool:
+    """A drill's task (``detail.exercise``: how events before the field said it)."""
+    return task.exercise or bool(task.detail.get("exercise"))
 
 
 def _task_context(row: TaskRow, tree: RegionTree, name: str, link: str,

@@ -49,6 +49,6 @@ def welfare_tasks(directory: Directory, tree: RegionTree, parent: Task, now: dat
             deadline=parent.deadline, ts=now,
             detail={"parent": parent.task_id, "resident_id": r.id, "resident_name": r.name,
                     "category": r.category, "address": r.address, "needs": r.needs,
-                    "contact": r.contact, "assignee": r.responsible,
-                    "exercise": bool(parent.detail.get("exercise", False))}))
+                    "contact": r.contact, "assignee": r.responsible},
+            exercise=parent.exercise or bool(parent.detail.get("exercise", False))))
     return out

@@ -12,6 +12,7 @@ import jinja2
 from alerts.directory.model import BEIJING
 from alerts.directory.tree import RegionTree
 from anlan.events import Alert, Level
+from anlan.exercise import EXERCISE_TAGS
 
 LANGS = ("zh-CN", "en")
 HAZARD_NAMES: dict[str, tuple[str, str]] = {
@@ -85,6 +86,7 @@ class Renderer:
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("alerts", "templates"),
             undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+        self.env.globals["EXERCISE_TAGS"] = EXERCISE_TAGS  # every drill message starts with it
         self._modules: dict[str, Any] = {}
 
     def _module(self, lang: str) -> Any:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from anlan.errors import StartupError
+from anlan.exercise import EXERCISE_TAG
 from anlan.settings import Settings, load_settings
 from anlan.stack.database import EmbeddedPostgres, resolve_database
 from anlan.stack.kafka import EmbeddedKafka, create_topics
@@ -239,7 +240,10 @@ def _print_delivery(payload: dict[str, Any]) -> None:
 
 
 def demo_main(argv: list[str]) -> int:
-    """``anlan demo``: the local stack, a rainstorm drill over MQTT, alerts printed as delivered."""
+    """``anlan demo``: the local stack, a rainstorm drill over MQTT, alerts printed as delivered.
+
+    The drill is an exercise (``anlan simulate --drill``): its alerts are ``Exercise`` and every
+    message says 【演练】; a real reading crossing a level meanwhile would still be ``Actual``."""
     parser = argparse.ArgumentParser(prog="anlan demo", description=demo_main.__doc__)
     parser.add_argument("--once", action="store_true", help="play the drill, print, exit")
     parser.add_argument("--timeout", type=float, default=180.0,
@@ -255,11 +259,15 @@ def demo_main(argv: list[str]) -> int:
         "ANLAN_API_ADMIN_PASSWORD": admin_password})
     try:
         settings = stack.start()
-        print(f"Playing the rainstorm drill ({args.scenario}) through MQTT …", flush=True)
-        stack._run_once("simulate", "--scenario", args.scenario, timeout=args.timeout)
+        print(f"Playing the rainstorm drill ({args.scenario}) through MQTT as an exercise …",
+              flush=True)
+        stack._run_once("simulate", "--drill", "--scenario", args.scenario,
+                        timeout=args.timeout)
         red = _wait_for_red(receiver, stack, args.timeout)
-        delivered = len(receiver.snapshot())
-        print(f"{delivered} alert message(s) delivered; API at "
+        delivered = receiver.snapshot()
+        drills = sum(1 for m in delivered if str(m.get("title", "")).startswith(EXERCISE_TAG))
+        print(f"{len(delivered)} alert message(s) delivered ({drills} of the drill, "
+              f"{EXERCISE_TAG}); API at "
               f"http://{settings.api_host}:{settings.api_port}/api/v1/alerts", flush=True)
         if not red:
             print("anlan demo: the drill did not reach a red alert in time; see "

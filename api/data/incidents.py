@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from anlan.exercise import is_exercise
 from api.data.rows import Conn, Row, fetch_all, fetch_one
 from store import queries
 
@@ -25,12 +26,14 @@ def get_incident(conn: Conn, incident_id: str) -> Row | None:
 def timeline_rows(conn: Conn, incident_id: str, plan: str, region: str,
                   start: datetime, end: datetime | None) -> dict[str, list[Row]]:
     """Everything that happened to an incident, per source table (merged by api.timeline)."""
-    p = {"id": incident_id, "plan": plan, "region": region, "start": start, "end": end}
+    p = {"id": incident_id, "plan": plan, "region": region, "start": start, "end": end,
+         "exercise": is_exercise(incident_id)}  # a drill's signals are the drill's only
     return {
         "events": fetch_all(conn, "SELECT ts, change, level, previous, status, actor "
                             "FROM incident_events WHERE incident_id = %(id)s", p),
         "signals": fetch_all(conn, "SELECT ts, level, previous, evidence FROM signals WHERE "
                              "plan = %(plan)s AND region = %(region)s AND "
+                             "exercise = %(exercise)s AND "
                              "ts >= %(start)s - interval '1 hour' AND "
                              "(%(end)s::timestamptz IS NULL OR ts <= %(end)s)", p),
         "alerts": fetch_all(conn, "SELECT sent AS ts, alert_id, msg_type, level, tier, headline "

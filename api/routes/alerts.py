@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, HTTPException, Path, Query, status
 from pydantic import AwareDatetime, BaseModel, Field
 
+from anlan.exercise import scoped_key
 from api.commands import send_command
 from api.data import alerts as repo
 from api.data import audit
@@ -195,13 +196,15 @@ def escalate(alert_id: str, user: ActingUser, conn: DbConn, state: State,
 @router.post("", response_model=CommandAccepted, status_code=status.HTTP_202_ACCEPTED)
 def manual_alert(body: ManualAlert, user: ActingUser, conn: DbConn, state: State,
                  idem: IdemKey = None) -> CommandAccepted:
-    """Issue an alert by hand for a region in your area: a ``manual_alert`` command (``drill``
-    when ``exercise``) keyed by ``plan:region``; the worker opens the incident of that plan and
-    region, or raises it to ``level``, and issues the alert."""
+    """Issue an alert by hand for a region in your area: a ``manual_alert`` command keyed by
+    ``plan:region``; the worker opens the incident of that plan and region, or raises it to
+    ``level``, and issues the alert. With ``exercise`` it is a ``drill`` command for the
+    exercise scope (``EXERCISE:plan:region``): the drill's own incident, ``Exercise`` alerts
+    saying 【演练】 and exercise tasks — never a real incident's."""
     user.check_region(body.region)
     kind = "drill" if body.exercise else "manual_alert"
     plan = body.plan or plan_for_hazard(state.settings.plans_dir, body.hazard)
-    target = f"{plan}:{body.region}"
+    target = scoped_key(f"{plan}:{body.region}", body.exercise)
     detail = {**body.model_dump(), "via": "api"}
     cmd = send_command(state, kind, target, user.username, detail, idempotency_key=idem)
     audit.record(conn, user.username, kind, target, detail, dedup_key=f"cmd:{cmd.command_id}")

@@ -12,6 +12,7 @@ from pathlib import Path
 from anlan.errors import StartupError
 from anlan.registry import Registry, load_registry
 from anlan.settings import Settings, load_settings
+from sensors.contract import readings_topic
 from sensors.simulate.publisher import GatewayClients, Progress, Step, play
 from sensors.simulate.scenario import SCENARIO_DIR, ScenarioError, frames, load_scenario
 from sensors.simulate.sources import (
@@ -54,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="gateway passwords, lines of id:password (make-passwd.sh output)")
     p.add_argument("--ack-timeout", type=float, default=60.0,
                    help="seconds to wait for the broker's acks at the end (default 60)")
+    p.add_argument("--drill", action="store_true",
+                   help="play it as a drill: readings in the exercise namespace "
+                        "(anlan/v1/exercise/gw/{id}/readings), no gateway status; the alerts "
+                        "are Exercise and say 【演练】 (drill scenarios always are)")
     p.add_argument("--dry-run", action="store_true", help="print the frames as JSON lines")
     p.add_argument("--export-csv", type=Path, metavar="CSV",
                    help="write the readings as ts,sensor,kind,value (for `anlan plans backtest` "
@@ -78,8 +83,9 @@ def _credentials(path: Path | None) -> dict[str, str]:
 
 
 def _steps(args: argparse.Namespace, registry: Registry, now: datetime
-           ) -> tuple[list[Step], float, float]:
-    """The steps to play, the event-time span (s) and the default wall time (s)."""
+           ) -> tuple[list[Step], float, float, bool]:
+    """The steps to play, the event-time span (s), the default wall time (s) and whether the
+    source is a drill (a scenario with ``exercise: true``)."""
     try:
         if args.replay:
             rows = parse_csv(args.replay.read_text(encoding="utf-8"))
@@ -90,11 +96,12 @@ def _steps(args: argparse.Namespace, registry: Registry, now: datetime
                       f"{', '.join(unknown[:10])}{' …' if len(unknown) > 10 else ''}",
                       file=sys.stderr)
             span = (rows[-1].ts - rows[0].ts).total_seconds() if rows else 0.0
-            return steps, span, 60.0
+            return steps, span, 60.0, False
         scenario = load_scenario(args.scenario)
         end = now if not args.realtime else datetime.fromtimestamp(
             now.timestamp() + scenario.duration, tz=timezone.utc)
-        return list(frames(scenario, registry, end)), scenario.duration, scenario.wall_seconds
+        return (list(frames(scenario, registry, end)), scenario.duration, scenario.wall_seconds,
+                scenario.exercise)
     except (ScenarioError, ReplayError, OSError) as exc:
         raise StartupError(str(exc)) from exc
 
@@ -106,7 +113,8 @@ def main(argv: list[str]) -> int:
     registry = _registry(args, settings)
     if args.write_registry:
         args.write_registry.write_text(registry_yaml(registry), encoding="utf-8")
-    steps, span, wall = _steps(args, registry, datetime.now(timezone.utc))
+    steps, span, wall, drill = _steps(args, registry, datetime.now(timezone.utc))
+    exercise = args.drill or drill
     if args.export_csv:
         rows = [(r["ts"], r["sensor"], r["kind"], r["value"])
                 for _k, _ts, fs in steps for f in fs for r in f.readings]
@@ -119,8 +127,9 @@ def main(argv: list[str]) -> int:
     if args.dry_run:
         for k, _ts, fs in steps:
             for f in fs:
-                print(json.dumps({"step": k, "gateway": f.gateway_id, "readings": f.readings},
-                                 ensure_ascii=False))
+                print(json.dumps({"step": k, "gateway": f.gateway_id,
+                                  "topic": readings_topic(f.gateway_id, exercise),
+                                  "readings": f.readings}, ensure_ascii=False))
         return 0
     if args.realtime:
         wall = span
@@ -129,10 +138,13 @@ def main(argv: list[str]) -> int:
     elif args.wall_seconds is not None:
         wall = args.wall_seconds
     gateways = sorted({f.gateway_id for _, _, fs in steps for f in fs})
-    clients = GatewayClients(settings, gateways, _credentials(args.credentials))
+    clients = GatewayClients(settings, gateways, _credentials(args.credentials),
+                             exercise=exercise)
     progress = Progress(len(steps))
+    scope = f" as a drill (on {readings_topic('{id}', True)})" if exercise else ""
     print(f"[simulate] {len(gateways)} gateways, {len(steps)} steps over "
-          f"{span / 3600:.2f} h of event time in ~{wall:.0f} s", file=sys.stderr, flush=True)
+          f"{span / 3600:.2f} h of event time in ~{wall:.0f} s{scope}", file=sys.stderr,
+          flush=True)
     clients.connect()
     try:
         play(steps, len(steps), clients, wall / max(1, len(steps)), progress,

@@ -22,12 +22,17 @@ Step = tuple[int, datetime, list[Frame]]
 
 
 class GatewayClients:
-    """One connected MQTT client per gateway (user name = gateway id), status will ``offline``."""
+    """One connected MQTT client per gateway (user name = gateway id), status will ``offline``.
+
+    ``exercise``: a drill. Readings go to the exercise namespace and the clients publish no
+    status and set no will: a drill's connection says nothing about the real gateway."""
 
     def __init__(self, settings: Settings, gateway_ids: Iterable[str],
-                 credentials: dict[str, str] | None = None, client_prefix: str = "sim") -> None:
+                 credentials: dict[str, str] | None = None, client_prefix: str = "sim",
+                 exercise: bool = False) -> None:
         self.settings = settings
         self.credentials = credentials or {}
+        self.exercise = exercise
         self.clients: dict[str, mqtt.Client] = {}
         self.infos: list[mqtt.MQTTMessageInfo] = []
         self.seq: dict[str, int] = {}
@@ -41,15 +46,17 @@ class GatewayClients:
         for gw in self._ids:
             self.clients[gw] = self._connect_one(gw, timeout)
             self.seq[gw] = base_seq
-            self.infos.append(self.clients[gw].publish(status_topic(gw), b"online", qos=1,
-                                                       retain=True))
+            if not self.exercise:
+                self.infos.append(self.clients[gw].publish(status_topic(gw), b"online", qos=1,
+                                                           retain=True))
 
     def _connect_one(self, gw: str, timeout: float) -> mqtt.Client:
         s = self.settings
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{self._prefix}-{gw}",
                              protocol=mqtt.MQTTv311, clean_session=True)
         client.username_pw_set(gw, self.credentials.get(gw))
-        client.will_set(status_topic(gw), b"offline", qos=1, retain=True)
+        if not self.exercise:
+            client.will_set(status_topic(gw), b"offline", qos=1, retain=True)
         client.max_inflight_messages_set(100)
         client.max_queued_messages_set(0)
         outcome: list[Any] = []
@@ -82,7 +89,8 @@ class GatewayClients:
             body = {"seq": self.seq[frame.gateway_id],
                     "readings": frame.readings[i:i + MAX_READINGS]}
             payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-            self.infos.append(client.publish(readings_topic(frame.gateway_id), payload, qos=1))
+            self.infos.append(client.publish(readings_topic(frame.gateway_id, self.exercise),
+                                             payload, qos=1))
             sent += 1
         return sent
 
@@ -103,7 +111,7 @@ class GatewayClients:
         return all(info.is_published() for info in self.infos)
 
     def close(self) -> None:
-        """Disconnect cleanly (no will: the gateways stay ``online``)."""
+        """Disconnect cleanly (the will is not sent: the gateways stay ``online``)."""
         for client in self.clients.values():
             client.disconnect()
             client.loop_stop()

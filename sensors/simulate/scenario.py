@@ -8,6 +8,7 @@ step, how fast to play it, and which series model drives which sensors of the re
     step: 5m
     wall_seconds: 60       # default compression (anlan simulate --speed / --wall-seconds)
     seed: 7
+    exercise: false        # true: a drill, always played in the exercise scope
     models:                # first matching rule wins; unmatched sensors are not published
       - sensors: [rg-0201]
         model: scheduled_rain
@@ -98,6 +99,7 @@ class Scenario(BaseModel):
     step: float = 300.0
     wall_seconds: float = Field(60.0, gt=0)
     seed: int = 1
+    exercise: bool = False  # a drill: published in the exercise namespace (anlan.exercise)
     models: list[Rule] = Field(min_length=1)
     faults: list[FaultRule] = Field(default_factory=list)
 

@@ -35,6 +35,8 @@ Decoder = Callable[[bytes], list[Row]]
 
 def _readings(value: bytes) -> list[Row]:
     ev = Readings.from_bytes(value)
+    if ev.exercise:  # a drill's readings are not observations of the real sensors
+        return []
     gw, seq, rx = ev.gateway_id, ev.seq, ev.received_at
     return [(r.sensor, r.ts, r.kind, r.value, r.region, gw, seq, [f.value for f in r.flags], rx)
             for r in ev.readings]
@@ -53,7 +55,7 @@ def _gateway_status(value: bytes) -> list[Row]:
 
 def _signals(value: bytes) -> list[Row]:
     s = Signal.from_bytes(value)
-    return [(s.plan, s.region, s.ts, s.level.value, s.previous.value, s.evidence)]
+    return [(s.plan, s.region, s.ts, s.level.value, s.previous.value, s.evidence, s.exercise)]
 
 
 def _incidents(value: bytes) -> list[Row]:
@@ -78,7 +80,7 @@ def _deliveries(value: bytes) -> list[Row]:
 def _tasks(value: bytes) -> list[Row]:
     t = Task.from_bytes(value)
     return [(t.task_id, t.incident_id, t.kind, t.state, t.region, t.title, t.quota,
-             list(t.skills), t.deadline, t.ts, t.detail, t.model_dump(mode="json"))]
+             list(t.skills), t.deadline, t.ts, t.detail, t.model_dump(mode="json"), t.exercise)]
 
 
 def _commands(value: bytes) -> list[Row]:

@@ -110,8 +110,9 @@ GATEWAY_STATUS = Stage(
 SIGNALS = Stage(
     "stage_signals",
     (("plan", "text"), ("region", "text"), ("ts", "timestamptz"), ("level", "text"),
-     ("previous", "text"), ("evidence", "jsonb")),
-    (_insert("signals", "stage_signals", "plan, region, ts, level, previous, evidence"),),
+     ("previous", "text"), ("evidence", "jsonb"), ("exercise", "boolean")),
+    (_insert("signals", "stage_signals",
+             "plan, region, ts, level, previous, evidence, exercise"),),
 )
 
 _INCIDENT_COLS = ("incident_id, ts, change, level, previous, status, actor, plan, hazard, "
@@ -176,20 +177,22 @@ TASKS = Stage(
     "stage_tasks",
     (("task_id", "text"), ("incident_id", "text"), ("kind", "text"), ("state", "text"),
      ("region", "text"), ("title", "text"), ("quota", "integer"), ("skills", "text[]"),
-     ("deadline", "timestamptz"), ("ts", "timestamptz"), ("detail", "jsonb"), ("raw", "jsonb")),
+     ("deadline", "timestamptz"), ("ts", "timestamptz"), ("detail", "jsonb"), ("raw", "jsonb"),
+     ("exercise", "boolean")),
     (
         _insert("task_events", "stage_tasks", "task_id, ts, state, raw"),
         "INSERT INTO tasks (task_id, incident_id, kind, state, region, title, quota, skills, "
-        "deadline, created_at, updated_at, detail) "
+        "deadline, created_at, updated_at, detail, exercise) "
         "SELECT DISTINCT ON (s.task_id) s.task_id, s.incident_id, s.kind, s.state, s.region, "
-        "s.title, s.quota, s.skills, s.deadline, first.created_at, s.ts, s.detail "
+        "s.title, s.quota, s.skills, s.deadline, first.created_at, s.ts, s.detail, s.exercise "
         "FROM stage_tasks s JOIN (SELECT task_id, min(ts) AS created_at FROM stage_tasks "
         "GROUP BY task_id) first USING (task_id) "
         f"ORDER BY s.task_id, s.ts DESC, {_TASK_RANK.replace('state', 's.state')} DESC "
         "ON CONFLICT (task_id) DO UPDATE SET "
         + _newest_wins("tasks", "updated_at", ("state", "title", "quota", "skills", "deadline",
                                                "region", "incident_id", "updated_at", "detail"))
-        + ", created_at = LEAST(tasks.created_at, EXCLUDED.created_at)",
+        + ", created_at = LEAST(tasks.created_at, EXCLUDED.created_at), "
+        "exercise = tasks.exercise OR EXCLUDED.exercise",
     ),
 )
 

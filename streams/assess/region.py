@@ -43,6 +43,7 @@ class ConditionChange(Event):
     """When the reading (or report) reached the system: how late a crossing was found."""
     last_of_message: bool = True
     """False for all but the last condition of this sensor and plan from one message."""
+    exercise: bool = False  # from a drill's readings: kept in the region's exercise state
 
 
 def report_changes(report: Report, book: PlanBook) -> list[ConditionChange]:

@@ -7,6 +7,10 @@ Here: no incident and a level → open; a higher level → escalate; a lower one
 go below), manual_alert and drill (open or raise by hand). Every transition is decided from the
 state alone — a replayed signal or command is a no-op, and ids are deterministic, so a replay
 that escapes the state still yields the same ids.
+
+A slot belongs to one scope (:mod:`anlan.exercise`): the real one, or the exercise scope of
+drills, whose incidents, alerts (``Exercise``) and tasks are its own. A signal or command of the
+other scope is never applied to it.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from streams.incidents.model import (
     MAX_CLOSED,
     MAX_REMEMBERED,
     Incident,
+    command_target,
     incident_id_for,
+    incident_slot_key,
     parse_target,
 )
 from streams.incidents.planview import PlanView
@@ -53,13 +59,19 @@ class Slot:
     commands: list[str] = field(default_factory=list)
     signals: list[str] = field(default_factory=list)  # identities of unnumbered signals
     signal_seq: int = 0  # the region's number of the last signal applied
+    exercise: bool = False  # the drills' slot of this plan + region (anlan.exercise)
+
+    @property
+    def key(self) -> str:
+        """Its table key (scoped: the real and the exercise slot never share state)."""
+        return incident_slot_key(self.plan, self.region, self.exercise)
 
     def to_dict(self) -> dict[str, Any]:
         return {"plan": self.plan, "region": self.region,
                 "current": self.current.to_dict() if self.current else None,
                 "signal_level": self.signal_level.value, "signal_ts": self.signal_ts,
                 "closed": self.closed, "commands": self.commands, "signals": self.signals,
-                "signal_seq": self.signal_seq}
+                "signal_seq": self.signal_seq, "exercise": self.exercise}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Slot:
@@ -70,7 +82,8 @@ class Slot:
                    signal_ts=data.get("signal_ts"), closed=list(data.get("closed", [])),
                    commands=list(data.get("commands", [])),
                    signals=list(data.get("signals", [])),
-                   signal_seq=int(data.get("signal_seq", 0)))
+                   signal_seq=int(data.get("signal_seq", 0)),
+                   exercise=bool(data.get("exercise", False)))
 
 
 def apply_signal(slot: Slot, signal: Signal, plan: PlanView) -> Outputs:
@@ -81,7 +94,10 @@ def apply_signal(slot: Slot, signal: Signal, plan: PlanView) -> Outputs:
     last one's, and may announce the same change again after learning more, so neither the time
     nor the content tells a repeat). Unnumbered signals fall back to their identity. A ``late``
     signal (a level reached and already over when found) does not move the incident: it is
-    recorded on it and told to the duty officers as a late notice."""
+    recorded on it and told to the duty officers as a late notice. Signals of the other scope
+    (a drill's for a real slot, a real one for a drill's) are no-ops."""
+    if signal.exercise != slot.exercise:
+        return Outputs()
     if signal.seq:
         if signal.seq <= slot.signal_seq:
             return Outputs()
@@ -123,9 +139,15 @@ def late_notice(slot: Slot, signal: Signal, plan: PlanView, evidence: dict[str, 
 
 
 def apply_command(slot: Slot, command: Command, plan: PlanView) -> Outputs:
-    """Apply a duty officer's command; a command applied before is a no-op."""
+    """Apply a duty officer's command; a command applied before is a no-op, a command of the
+    other scope is rejected (a drill never raises, updates or cancels a real incident)."""
     if command.command_id in slot.commands:
         return Outputs()
+    target = command_target(command.kind, command.target)
+    if target is not None and target.exercise != slot.exercise:
+        return Outputs(rejected=f"{command.kind}: {command.target} is "
+                       f"{'a drill' if target.exercise else 'real'}, the incident "
+                       f"{slot.key} is not")
     out = _command(slot, command, plan)
     if not out.rejected:
         slot.commands.append(command.command_id)
@@ -160,15 +182,14 @@ def _command(slot: Slot, cmd: Command, plan: PlanView) -> Outputs:
             return Outputs()
     if cmd.kind in ("manual_alert", "drill") and parse_target(cmd.target) is None:
         return Outputs(rejected=f"{cmd.kind}: target must be plan:region")
-    exercise = cmd.kind == "drill"
     if cur is not None:
         cur.manual_floor = max(cur.manual_floor, requested)
     return _move(slot, max(requested, cur.level if cur else Level.NONE), cmd.ts, plan,
-                 cmd.actor, evidence, manual=True, exercise=exercise)
+                 cmd.actor, evidence, manual=True)
 
 
 def _slot_target(slot: Slot) -> str:
-    return f"{slot.plan}:{slot.region}"
+    return slot.key
 
 
 def _requested_level(detail: dict[str, Any], current: Level) -> Level | None:
@@ -182,10 +203,10 @@ def _requested_level(detail: dict[str, Any], current: Level) -> Level | None:
 
 
 def _move(slot: Slot, target: Level, ts: datetime, plan: PlanView, actor: str | None,
-          evidence: dict[str, Any], manual: bool = False, exercise: bool = False) -> Outputs:
+          evidence: dict[str, Any], manual: bool = False) -> Outputs:
     cur = slot.current
     if cur is None:
-        return _open(slot, target, ts, plan, actor, evidence, manual, exercise) \
+        return _open(slot, target, ts, plan, actor, evidence, manual) \
             if target > Level.NONE else Outputs()
     if target == cur.level:
         return Outputs()
@@ -201,11 +222,11 @@ def _move(slot: Slot, target: Level, ts: datetime, plan: PlanView, actor: str | 
 
 
 def _open(slot: Slot, level: Level, ts: datetime, plan: PlanView, actor: str | None,
-          evidence: dict[str, Any], manual: bool, exercise: bool) -> Outputs:
-    cur = Incident(incident_id=incident_id_for(slot.plan, slot.region, ts), plan=slot.plan,
-                   hazard=plan.hazard, region=slot.region, level=level,
+          evidence: dict[str, Any], manual: bool) -> Outputs:
+    cur = Incident(incident_id=incident_id_for(slot.plan, slot.region, ts, slot.exercise),
+                   plan=slot.plan, hazard=plan.hazard, region=slot.region, level=level,
                    opened_at=ts.isoformat(), manual_floor=level if manual else Level.NONE,
-                   exercise=exercise)
+                   exercise=slot.exercise)
     slot.current = cur
     out = Outputs(incidents=[make_event(cur, "opened", Level.NONE, ts, actor, evidence)])
     out.alerts.append(make_alert(cur, plan, "Alert", Level.NONE, ts, evidence))

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from anlan.events import Alert, IncidentEvent, Level, Task
+from anlan.exercise import cap_status
 from streams.incidents.model import Incident
 from streams.incidents.planview import LevelActions, PlanView
 
@@ -45,7 +46,7 @@ def make_alert(cur: Incident, plan: PlanView, msg_type: MsgType, previous: Level
         instruction = actions.instruction
     alert = Alert(
         alert_id=alert_id, incident_id=cur.incident_id, msg_type=msg_type,
-        references=list(cur.alerts), status="Exercise" if cur.exercise else "Actual",
+        references=list(cur.alerts), status=cap_status(cur.exercise),
         plan=cur.plan, hazard=cur.hazard, region=cur.region, level=level, previous=previous,
         sent=ts, onset=_onset(evidence, ts), detected=_detected(evidence), headline=headline, description=description, instruction=instruction,
         evidence=_with_plan_fields(evidence, actions),
@@ -100,8 +101,8 @@ def make_tasks(cur: Incident, plan: PlanView, ts: datetime) -> list[Task]:
             state="open", region=cur.region, title=spec.title, quota=spec.quota,
             skills=list(spec.skills), ts=ts,
             deadline=ts + timedelta(seconds=spec.deadline_s) if spec.deadline_s else None,
-            detail={"plan": cur.plan, "level": cur.level.value, **spec.detail,
-                    **({"exercise": True} if cur.exercise else {})}))
+            detail={"plan": cur.plan, "level": cur.level.value, **spec.detail},
+            exercise=cur.exercise))
     return out
 
 

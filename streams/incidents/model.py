@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from anlan.events import Level
+from anlan.exercise import scoped_key, split_scope
 
 MAX_REMEMBERED = 256
 """Applied command ids kept per slot for deduplication."""
@@ -14,23 +15,44 @@ MAX_CLOSED = 32
 """Closed incident ids kept per slot (late commands for them are no-ops, not errors)."""
 
 
-def incident_id_for(plan: str, region: str, opened: datetime) -> str:
-    """Deterministic id: the plan, the region and the event time of the opening change."""
+def incident_id_for(plan: str, region: str, opened: datetime, exercise: bool = False) -> str:
+    """Deterministic id: the plan, the region and the event time of the opening change; a
+    drill's incident id is in the exercise scope (``EXERCISE:plan:region:stamp``)."""
     stamp = opened.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"{plan}:{region}:{stamp}"
+    return scoped_key(f"{plan}:{region}:{stamp}", exercise)
 
 
-def parse_target(target: str) -> tuple[str, str] | None:
-    """``plan:region[:stamp]`` → (plan, region), or None when it is not an incident target."""
-    parts = target.split(":")
+class Target(NamedTuple):
+    """What an incident command targets: a plan + region, in the real or exercise scope."""
+
+    plan: str
+    region: str
+    exercise: bool = False
+
+
+def parse_target(target: str) -> Target | None:
+    """``[EXERCISE:]plan:region[:stamp]`` → its :class:`Target`, or None when it is not an
+    incident target."""
+    unscoped, exercise = split_scope(target)
+    parts = unscoped.split(":")
     if len(parts) not in (2, 3) or not all(parts[:2]):
         return None
-    return parts[0], parts[1]
+    return Target(parts[0], parts[1], exercise)
 
 
-def incident_slot_key(plan: str, region: str) -> str:
-    """The key (and partitioning) of everything about one plan + region: ``plan:region``."""
-    return f"{plan}:{region}"
+def command_target(kind: str, target: str) -> Target | None:
+    """The plan + region and scope a command acts on: its target's, and always the exercise
+    scope for a ``drill`` command (a drill never reaches a real incident)."""
+    parsed = parse_target(target)
+    if parsed is None or kind != "drill":
+        return parsed
+    return parsed._replace(exercise=True)
+
+
+def incident_slot_key(plan: str, region: str, exercise: bool = False) -> str:
+    """The table key of everything about one plan + region in one scope: ``plan:region``, or
+    ``EXERCISE:plan:region`` for a drill's (its Kafka key stays ``plan:region``)."""
+    return scoped_key(f"{plan}:{region}", exercise)
 
 
 @dataclass

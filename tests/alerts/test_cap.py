@@ -31,6 +31,20 @@ def test_every_level_validates(level: Level, severity: str, status: str) -> None
     assert geocode is not None and geocode.text == "360121100001"
 
 
+def test_a_drills_cap_says_exercise_everywhere_a_real_one_nowhere() -> None:
+    _, tree = demo()
+    for status in ("Actual", "Exercise"):
+        root = ET.fromstring(build_cap(alert(level=Level.I, status=status), tree))
+        drill = status == "Exercise"
+        assert root.findtext("cap:status", namespaces=NS) == status
+        note = root.findtext("cap:note", namespaces=NS)
+        assert (note is not None and "演练" in note and "Exercise" in note) == drill
+        headlines = [i.findtext("cap:headline", namespaces=NS) or ""
+                     for i in root.findall("cap:info", NS)]
+        assert [h.startswith(t) for h, t in zip(headlines, ("【演练】", "[EXERCISE] "),
+                                                strict=True)] == [drill, drill]
+
+
 def test_identifier_is_gbt_35965_style() -> None:
     assert cap_identifier("360121100001", DAY, seq=3) == "36012100000000_202607221000003"
     ident = identifier_for(alert())

@@ -2,6 +2,7 @@ import pytest
 
 from alerts.templates import Renderer, alert_context, is_short
 from anlan.events import Level
+from anlan.exercise import EXERCISE_TAGS, cap_status
 from tests.alerts.helpers import alert, demo
 
 
@@ -41,6 +42,37 @@ def test_tags_for_drills_updates_cancels_reminders() -> None:
     assert again.title.startswith("[REMINDER 2]")
     esc = r.render("alert", alert_context(alert(tier=1), tree, "ID", "x", escalation=1))
     assert "【升级上报】" in esc.title
+
+
+TASK_CTX = {"msg_type": "Alert", "exercise": False, "renotify": 0, "escalation": 0,
+            "title": "沙袋加固", "name": "林涛", "region_name": "河口村第一网格", "quota": 3,
+            "skills": ["sandbag"], "link": "http://h/t/TOKEN", "deadline_local": "",
+            "expires_local": "2026-07-22 18:00", "resident_name": "张奶奶",
+            "category": "elderly_alone", "address": "一组12号", "needs": "", "contact": "",
+            "reason_zh": "事件已解除", "reason_en": "resolved"}
+
+
+@pytest.mark.parametrize("kind", ["alert", "offer", "welfare", "cancel", "filled"])
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+@pytest.mark.parametrize("short", [False, True])
+def test_every_drill_message_says_so_and_no_real_one_does(kind: str, lang: str,
+                                                          short: bool) -> None:
+    _, tree = demo()
+    r = Renderer()
+    tag = EXERCISE_TAGS[lang]
+    for msg_type in ("Alert", "Update", "Cancel"):
+        for exercise in (False, True):
+            if kind == "alert":
+                level = Level.NONE if msg_type == "Cancel" else Level.II
+                ctx = alert_context(alert(status=cap_status(exercise), msg_type=msg_type,
+                                          level=level, previous=Level.II), tree, "ID", "x",
+                                    renotify=1)
+            else:
+                ctx = {**TASK_CTX, "exercise": exercise}
+            m = r.render(kind, ctx, lang, short)
+            assert m.title.startswith(tag) == exercise, (msg_type, m.title)
+            assert m.body.startswith(tag) == exercise, (msg_type, m.body)
+            assert (tag in m.title + m.body) == exercise
 
 
 def test_task_messages() -> None:

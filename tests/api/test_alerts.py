@@ -151,8 +151,10 @@ def test_manual_alert(as_user: Callable[[str], httpx.Client], api_settings: Sett
     assert cmd.detail["level"] == "II" and cmd.detail["exercise"] is False
     drill = c.post("/api/v1/alerts", json={**body, "hazard": "rainstorm", "exercise": True})
     drill_id = drill.json()["command_id"]
-    _, cmd = wait_commands(api_settings, {drill_id})[drill_id]
-    assert (cmd.kind, cmd.target) == ("drill", "rainstorm:360121100002")  # the rainstorm plan
+    key, cmd = wait_commands(api_settings, {drill_id})[drill_id]
+    # the rainstorm plan, in the exercise scope: the drill's own incident, never a real one
+    assert (cmd.kind, cmd.target, key) == ("drill", "EXERCISE:rainstorm:360121100002",
+                                           b"EXERCISE:rainstorm:360121100002")
     fire = c.post("/api/v1/alerts", json={**body, "hazard": "fire"}).json()["command_id"]
     _, cmd = wait_commands(api_settings, {fire})[fire]
     assert cmd.target == "fire:360121100002"  # no plan for fires: named after the hazard

@@ -181,9 +181,36 @@ def test_future_skew_is_tolerated() -> None:
 def test_subscriptions_are_shared() -> None:
     assert contract.subscriptions("g") == ["$share/g/anlan/v1/gw/+/readings",
                                            "$share/g/anlan/v1/gw/+/status",
-                                           "$share/g/anlan/v1/reports/+"]
+                                           "$share/g/anlan/v1/reports/+",
+                                           "$share/g/anlan/v1/exercise/gw/+/readings"]
     assert contract.subscriptions("") == ["anlan/v1/gw/+/readings", "anlan/v1/gw/+/status",
-                                          "anlan/v1/reports/+"]
+                                          "anlan/v1/reports/+", "anlan/v1/exercise/gw/+/readings"]
+
+
+EXERCISE_TOPIC = "anlan/v1/exercise/gw/gw-0002/readings"
+
+
+@pytest.mark.parametrize("payload", [
+    message(reading(), reading(sensor="rg-0202")),  # the fast path (spliced)
+    message(reading(), reading(sensor="rg-0101")),  # checked reading by reading
+    b'{"seq": 1, "readings": [' + json.dumps(reading()).encode() + b', 7]}',  # slow path
+], ids=["fast", "checked", "slow"])
+def test_a_drills_readings_are_marked_exercise(payload: bytes) -> None:
+    assert contract.readings_topic("gw-0002", exercise=True) == EXERCISE_TOPIC
+    rec = route(EXERCISE_TOPIC, payload, REGISTRY, NOW)[0]
+    event = RawReadings.from_bytes(rec.value)
+    assert (rec.topic, rec.key) == (topics.READINGS_RAW, "gw-0002")  # the real key: same partition
+    assert event.exercise and event.mqtt_topic == EXERCISE_TOPIC
+    real = RawReadings.from_bytes(route(TOPIC, payload, REGISTRY, NOW)[0].value)
+    assert not real.exercise and real.readings == event.readings
+
+
+def test_a_drill_is_checked_like_real_readings_and_has_no_status() -> None:
+    foreign = route(EXERCISE_TOPIC, message(reading(sensor="rg-0101")), REGISTRY, NOW)
+    assert [r.topic for r in foreign] == [topics.DEADLETTER]
+    assert "not registered to gateway" in DeadLetter.from_bytes(foreign[0].value).reason
+    status = route("anlan/v1/exercise/gw/gw-0002/status", b"online", REGISTRY, NOW)
+    assert "not part of the contract" in DeadLetter.from_bytes(status[0].value).reason
 
 
 def test_partly_foreign_well_formed_message() -> None:

@@ -51,6 +51,18 @@ def test_all_sink_topics_are_covered() -> None:
     assert set(SINK_TOPICS) == {g[0] for g in GOOD}
 
 
+def test_a_drills_readings_are_not_stored_its_signals_and_tasks_say_exercise() -> None:
+    drill = readings_event("gw1", 3, n=5).model_copy(update={"exercise": True})
+    assert decode_record(topics.READINGS, b"gw1", drill.to_bytes()) == (tables.READINGS, [])
+    signal = Signal(plan="p", region="r", previous=Level.NONE, level=Level.IV, ts=T0,
+                    exercise=True)
+    [row] = decode_record(topics.SIGNALS, b"p:r", signal.to_bytes())[1]
+    assert row[tables.SIGNALS.column_names.index("exercise")] is True
+    task = task_event("t1", "EXERCISE:i1", "open", T0).model_copy(update={"exercise": True})
+    [row] = decode_record(topics.TASKS, b"t1", task.to_bytes())[1]
+    assert row[tables.TASKS.column_names.index("exercise")] is True
+
+
 BAD = [
     (topics.READINGS, b"not json", "Invalid JSON"),
     (topics.READINGS, b'{"gateway_id": "gw"}', "invalid event"),

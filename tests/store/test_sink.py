@@ -12,14 +12,22 @@ import pytest
 from psycopg import sql
 
 from anlan import topics
-from anlan.events import DeadLetter, Report
+from anlan.events import DeadLetter, Level, Report, Signal
 from anlan.kafka import make_producer
 from anlan.settings import Settings
 from anlan.stack.database import drop_database, ensure_database
 from store.migrate import migrate
 from store.sink.runner import Sink, SinkOptions
 from store.sink.writer import APPLICATION_NAME
-from tests.store.support import T0, count, produce, readings_records, wait_until
+from tests.store.support import (
+    T0,
+    count,
+    produce,
+    readings_event,
+    readings_records,
+    task_event,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -72,6 +80,39 @@ async def _replay(settings: Settings, database_url: str) -> None:
         assert await consumed(sink, 1)
         assert sink.stats.records == 1
     assert count(database_url, "readings", where) == 1020
+
+
+def test_a_drill_is_kept_apart_from_real_data(make_settings: Callable[..., Settings],
+                                             database_url: str) -> None:
+    """A drill's readings stay out of the readings tables; its signal does not collide with
+    the real one of the same plan, region, time and level; its task is stored as exercise."""
+    settings = make_settings()
+    gw = f"gw-{uuid.uuid4().hex[:6]}"
+    plan = f"p{uuid.uuid4().hex[:6]}"
+    real, drill = readings_event(gw, 1, n=3), readings_event(gw, 1, n=3)
+    drill.exercise = True
+    signals = [Signal(plan=plan, region="r", previous=Level.NONE, level=Level.IV, ts=T0,
+                      exercise=exercise) for exercise in (False, True)]
+    task = task_event(f"EXERCISE:{plan}:r:1:mobilization:IV", f"EXERCISE:{plan}:r:1", "open", T0)
+    task.exercise = True
+    records = [(topics.READINGS, gw.encode(), drill.to_bytes()),
+               (topics.READINGS, gw.encode(), real.to_bytes()),
+               *[(topics.SIGNALS, f"{plan}:r".encode(), s.to_bytes()) for s in signals],
+               (topics.TASKS, task.task_id.encode(), task.to_bytes())]
+
+    async def scenario() -> None:
+        await produce(settings, records)
+        async with running(settings, "sink-drill") as sink:
+            assert await consumed(sink, len(records))
+
+    asyncio.run(scenario())
+    assert count(database_url, "readings", f"gateway_id = '{gw}'") == 3
+    with psycopg.connect(database_url) as conn:
+        stored = conn.execute("SELECT exercise FROM signals WHERE plan = %s ORDER BY exercise",
+                              (plan,)).fetchall()
+        exercise = conn.execute("SELECT exercise FROM tasks WHERE task_id = %s",
+                                (task.task_id,)).fetchone()
+    assert stored == [(False,), (True,)] and exercise == (True,)
 
 
 def test_bad_records_are_dead_lettered_and_the_sink_goes_on(

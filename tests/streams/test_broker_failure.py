@@ -22,7 +22,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from anlan import topics
-from anlan.events import Alert, Level, RawReadings, Readings
+from anlan.events import Alert, Level, RawReadings
 from anlan.settings import Settings
 from anlan.stack.kafka_cluster import KafkaCluster
 from tests.streams.harness import (

@@ -26,7 +26,6 @@ from hypothesis import strategies as st
 
 from anlan import topics
 from anlan.events import RawReading, RawReadings, Signal
-from anlan.registry import Registry
 from anlan.settings import Settings
 from contingency_plans.backtest import Reading, run_backtest
 from contingency_plans.loader import load_plans

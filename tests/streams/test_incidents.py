@@ -3,7 +3,19 @@ from __future__ import annotations
 from typing import Any
 
 from anlan.events import Command, Level, Signal
-from streams.incidents import LevelActions, PlanView, Slot, TaskSpec, apply_command, apply_signal
+from anlan.exercise import EXERCISE_PREFIX
+from streams.incidents import (
+    LevelActions,
+    PlanView,
+    Slot,
+    Target,
+    TaskSpec,
+    apply_command,
+    apply_signal,
+    command_target,
+    incident_slot_key,
+    parse_target,
+)
 from streams.incidents.machine import Outputs
 from tests.streams.support import at
 
@@ -20,9 +32,10 @@ PLAN = PlanView(plan_id="rainstorm", hazard="rainstorm", name="暴雨", levels={
 REGION = "360121100001-G1"
 
 
-def sig(level: Level, minute: float, previous: Level = Level.NONE) -> Signal:
+def sig(level: Level, minute: float, previous: Level = Level.NONE,
+        exercise: bool = False) -> Signal:
     return Signal(plan="rainstorm", region=REGION, previous=previous, level=level, ts=at(minute),
-                  evidence={"summary": f"level {level.value}"})
+                  evidence={"summary": f"level {level.value}"}, exercise=exercise)
 
 
 def cmd(kind: str, target: str, cid: str, **detail: Any) -> Command:
@@ -149,14 +162,71 @@ def test_manual_alert_and_drill_open_an_incident() -> None:
                         PLAN)
     assert [(a.msg_type, a.level, a.status) for a in out.alerts] == [
         ("Alert", Level.II, "Actual")]
-    drill_slot = Slot(plan="rainstorm", region=REGION)
-    drill = apply_command(drill_slot, cmd("drill", f"rainstorm:{REGION}", "d1", level="IV"),
-                          PLAN)
+    drill_slot = Slot(plan="rainstorm", region=REGION, exercise=True)
+    drill = apply_command(drill_slot, cmd("drill", f"EXERCISE:rainstorm:{REGION}", "d1",
+                                          level="IV"), PLAN)
     assert drill.alerts[0].status == "Exercise" and drill.incidents[0].exercise
-    drill_slot = Slot(plan="rainstorm", region=REGION)
+    assert drill.alerts[0].incident_id.startswith(EXERCISE_PREFIX)
+    drill_slot = Slot(plan="rainstorm", region=REGION, exercise=True)
     drill = apply_command(drill_slot, cmd("drill", f"rainstorm:{REGION}", "d2", level="II"), PLAN)
-    assert drill.tasks and all(t.detail.get("exercise") is True for t in drill.tasks)
-    assert "exercise" not in out.tasks[0].detail  # a real manual alert's task is real
+    assert drill.tasks and all(t.exercise for t in drill.tasks)
+    assert not out.tasks[0].exercise  # a real manual alert's task is real
+
+
+def test_targets_and_slot_keys_carry_the_scope() -> None:
+    assert parse_target(f"rainstorm:{REGION}") == Target("rainstorm", REGION, False)
+    assert parse_target(f"EXERCISE:rainstorm:{REGION}:20260720T000000Z") == \
+        Target("rainstorm", REGION, True)
+    assert parse_target("EXERCISE:rainstorm") is None
+    # a drill command acts in the exercise scope whatever it names
+    assert command_target("drill", f"rainstorm:{REGION}:20260720T000000Z") == \
+        Target("rainstorm", REGION, True)
+    assert command_target("ack", f"EXERCISE:rainstorm:{REGION}") == \
+        Target("rainstorm", REGION, True)
+    assert incident_slot_key("rainstorm", REGION) == f"rainstorm:{REGION}"
+    assert incident_slot_key("rainstorm", REGION, True) == f"EXERCISE:rainstorm:{REGION}"
+    slot = Slot(plan="rainstorm", region=REGION, exercise=True)
+    assert Slot.from_dict(slot.to_dict()) == slot
+
+
+def test_a_drill_never_raises_updates_or_cancels_a_real_incident() -> None:
+    real = Slot(plan="rainstorm", region=REGION)
+    blue = run(real, sig(Level.IV, 0))[0].alerts[0]
+    assert (blue.status, blue.incident_id) == ("Actual", f"rainstorm:{REGION}:20260720T000000Z")
+    before = real.to_dict()
+    # the drill's signals and commands are the drill slot's: the real one ignores or refuses them
+    assert not run(real, sig(Level.I, 10, exercise=True), sig(Level.NONE, 20, exercise=True))[1]
+    for kind, target in (("drill", f"rainstorm:{REGION}"), ("drill", blue.incident_id),
+                         ("ack", f"EXERCISE:{blue.incident_id}"),
+                         ("resolve", f"EXERCISE:rainstorm:{REGION}")):
+        refused = apply_command(real, cmd(kind, target, f"{kind}-{target}", level="I"), PLAN)
+        assert refused.rejected and not (refused.alerts or refused.tasks or refused.incidents)
+    assert real.to_dict() == before
+    # the drill runs in its own slot: its own incident, Exercise alerts, exercise tasks
+    drill = Slot(plan="rainstorm", region=REGION, exercise=True)
+    outs = run(drill, sig(Level.IV, 5, exercise=True), sig(Level.I, 10, exercise=True))
+    alerts = [a for o in outs for a in o.alerts]
+    assert [(a.msg_type, a.level, a.status) for a in alerts] == [
+        ("Alert", Level.IV, "Exercise"), ("Update", Level.I, "Exercise")]
+    assert {a.incident_id for a in alerts} == {f"EXERCISE:rainstorm:{REGION}:20260720T000500Z"}
+    tasks = [t for o in outs for t in o.tasks]
+    assert tasks and all(t.exercise and t.task_id.startswith(EXERCISE_PREFIX) for t in tasks)
+    assert all(e.exercise for o in outs for e in o.incidents)
+
+
+def test_a_real_crossing_during_a_drill_is_actual() -> None:
+    drill = Slot(plan="rainstorm", region=REGION, exercise=True)
+    run(drill, sig(Level.I, 0, exercise=True))
+    drill_state = drill.to_dict()
+    real = Slot(plan="rainstorm", region=REGION)
+    outs = run(real, sig(Level.III, 10), sig(Level.NONE, 100, Level.III))
+    alerts = [a for o in outs for a in o.alerts]
+    assert [(a.msg_type, a.level, a.status) for a in alerts] == [
+        ("Alert", Level.III, "Actual"), ("Cancel", Level.NONE, "Actual")]
+    assert not any(a.incident_id.startswith(EXERCISE_PREFIX) for a in alerts)
+    assert [t.exercise for o in outs for t in o.tasks] == [False]
+    assert not run(drill, sig(Level.III, 10))[0]  # a real signal never reaches the drill
+    assert drill.to_dict() == drill_state
 
 
 def test_alerts_carry_the_plan_levels_cap_fields_and_renotify_interval() -> None:
