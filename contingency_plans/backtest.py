@@ -160,6 +160,8 @@ def run_backtest(plan: Plan, readings: Iterable[Reading], registry: Registry,
                 result.series.setdefault(item.sensor, []).append((item.ts, item.value))
         else:
             sim.report(item)
+    if inputs:
+        sim.finish(inputs[-1][0].timestamp())
     local = timezone(timedelta(hours=plan.utc_offset_h))  # times shown as the plan's local
     for region, rc in sorted(sim.regions.items()):
         steps = [(datetime.fromtimestamp(h[0], local), Level(h[1]), Level(h[2]), h[3])
@@ -222,13 +224,26 @@ class _Simulation:
         t = r.ts.timestamp()
         if checked.assessable:
             self.states[r.sensor].add(t, r.value)
-        region = region_of(self.plan, info)
-        for sent in course.run(self.plan, info, self.states[r.sensor],
-                               self.conditions[r.sensor], [t], horizon_s=math.inf):
-            self._region(region).add_condition(
-                self.plan, region, self.members[region], r.sensor, sent.t,
-                SensorAssessment(sent.level, sent.evidence, info.kind, sent.stale))
+        self._tell(r.sensor, course.run(self.plan, info, self.states[r.sensor],
+                                        self.conditions[r.sensor], [t], horizon_s=math.inf))
         return None
+
+    def _tell(self, sensor: str, sent: list[course.Sent]) -> None:
+        info = self.sensors[sensor]
+        region = region_of(self.plan, info)
+        for c in sent:
+            self._region(region).add_condition(
+                self.plan, region, self.members[region], sensor, c.t,
+                SensorAssessment(c.level, c.evidence, info.kind, c.stale))
+
+    def finish(self, until: float) -> None:
+        """The silence points of every sensor up to the end of the data (as the live timer
+        assesses them up to its tick)."""
+        for sid, info in self.sensors.items():
+            if self.conditions[sid].reading is not None:
+                self._tell(sid, course.run(self.plan, info, self.states[sid],
+                                           self.conditions[sid], [], until=until,
+                                           horizon_s=math.inf))
 
     def report(self, rep: ReportIn) -> None:
         region = scope_region(self.plan, rep.region)

@@ -29,6 +29,9 @@ from contingency_plans.state import SensorState
 
 HEARTBEAT_S = 600.0
 """Event-time interval of condition heartbeats from an active sensor."""
+SILENCE_GRACE_S = 1.0
+"""A silence point lies this far past ``last reading + missing_data.after`` (the sensor is
+stale from then on)."""
 
 
 @dataclass(slots=True)
@@ -52,18 +55,22 @@ class Condition:
 
     level: Level = Level.NONE
     sent: float = 0.0  # event time of the last condition sent (change or heartbeat)
-    active: float | None = None  # last reading time the sensor was at a level
+    active: float | None = None  # last time assessed at a level
     log: list[list[Any]] = field(default_factory=list)
     """``[t, level, stale, active]`` of each condition sent, oldest first, within the horizon
     (plus the last one before it, which holds at its start)."""
+    reading: float | None = None  # the newest reading time assessed
+    evaluated: float | None = None  # the newest time assessed (a reading or a silence point)
 
     def to_list(self) -> list[Any]:
-        return [self.level.value, self.sent, self.active, self.log]
+        return [self.level.value, self.sent, self.active, self.log, self.reading,
+                self.evaluated]
 
     @classmethod
     def from_list(cls, data: list[Any]) -> Condition:
         log = [list(x) for x in data[3]] if len(data) > 3 else []
-        return cls(Level(data[0]), float(data[1]), data[2], log)
+        return cls(Level(data[0]), float(data[1]), data[2], log,
+                   data[4] if len(data) > 4 else None, data[5] if len(data) > 5 else None)
 
 
 def heartbeat_span(plan: Plan, region: str) -> float:
@@ -73,26 +80,39 @@ def heartbeat_span(plan: Plan, region: str) -> float:
 
 
 def run(plan: Plan, sensor: SensorInfo, state: SensorState, cond: Condition,
-        points: Sequence[float], *, revise_from: float | None = None,
-        before: float | None = None, horizon_s: float = 86400.0) -> list[Sent]:
-    """Assess ``sensor`` at each reading time of ``points`` (ascending) and return the
+        readings: Sequence[float], *, revise_from: float | None = None,
+        until: float | None = None, horizon_s: float = 86400.0) -> list[Sent]:
+    """Assess ``sensor`` at each of its reading times and silence points and return the
     conditions to send; ``cond`` is updated.
 
-    ``revise_from``: the points start at a reading older than the newest already assessed;
-    the course restarts from the condition in force just before it (``before`` is the sensor's
-    last reading time before it, if any) and the conditions sent from then on are compared
-    with the new ones. See the module docstring.
+    ``readings`` are reading times, ascending: the new ones, all newer than those assessed;
+    or, with ``revise_from`` (a reading older than the newest arrived), every reading time
+    the caller keeps. The course then restarts from its last condition before
+    ``revise_from`` and the conditions sent from then on are compared with the new ones.
+    ``until``: also assess the silence points up to then (a timer's tick; the end of a
+    backtest). See :func:`silence_points` and the module docstring.
     """
     old: list[list[Any]] = []
     if revise_from is not None:
+        reached = cond.evaluated  # silence points a timer assessed past the newest reading
         cut = bisect_left([e[0] for e in cond.log], revise_from)
         old = cond.log[cut:]
         del cond.log[cut:]
-        _restore(cond, before)
+        start = _restore(cond)
+        readings = [r for r in readings if r > start]
+        if reached is not None:
+            until = reached if until is None else max(until, reached)
+    prev = cond.reading
     out: list[Sent] = []
     span = heartbeat_span(plan, sensor.region)
-    for t in points:
+    after = plan.for_region(sensor.region)[1].missing_data.after
+    for t, is_reading in _points(readings, prev, until, after, cond.evaluated):
+        if not is_reading and quiet(plan, sensor, cond, t):
+            continue  # silent and quiet: nothing to tell
         a = sensor_level(plan, sensor, state, t, current=cond.level)
+        cond.evaluated = t
+        if is_reading:
+            cond.reading = t
         if a.level is not Level.NONE:
             cond.active = t
         due = (cond.active is not None and t - cond.sent >= HEARTBEAT_S
@@ -100,11 +120,41 @@ def run(plan: Plan, sensor: SensorInfo, state: SensorState, cond: Condition,
         if a.level == cond.level and not due:
             continue
         cond.level, cond.sent = a.level, t
-        cond.log.append([t, a.level.value, a.stale, cond.active])
+        cond.log.append([t, a.level.value, a.stale, cond.active, cond.reading])
         out.append(Sent(t, a.level, a.stale, a.evidence))
     if revise_from is not None:
         out = _revision(old, out, revise_from)
-    _prune(cond, (points[-1] if points else cond.sent) - horizon_s)
+    _prune(cond, (cond.evaluated or cond.sent) - horizon_s)
+    return out
+
+
+def silence_points(last: float, until: float, after: float) -> list[float]:
+    """When a sensor that has not reported since ``last`` is assessed again: just past
+    ``last + after`` (when the plan's ``missing_data`` rule takes hold), then every
+    :data:`HEARTBEAT_S`, up to ``until`` (exclusive)."""
+    out = []
+    p = last + after + SILENCE_GRACE_S
+    while p < until:
+        out.append(p)
+        p += HEARTBEAT_S
+    return out
+
+
+def _points(readings: Sequence[float], prev: float | None, until: float | None, after: float,
+            evaluated: float | None) -> list[tuple[float, bool]]:
+    """Reading times and the silence points between them (and up to ``until``), skipping
+    what was assessed already (a timer's silence points before a reading that came later)."""
+    out: list[tuple[float, bool]] = []
+    for r in readings:
+        if prev is not None:
+            out += [(p, False) for p in silence_points(prev, r, after)]
+        out.append((r, True))
+        prev = r
+    if until is not None and prev is not None:
+        out += [(p, False) for p in silence_points(prev, until + SILENCE_GRACE_S, after)
+                if p <= until]
+    if evaluated is not None:
+        out = [(t, r) for t, r in out if r or t > evaluated]
     return out
 
 
@@ -115,15 +165,18 @@ def quiet(plan: Plan, sensor: SensorInfo, cond: Condition, t: float) -> bool:
     return cond.active is None or t - cond.active > heartbeat_span(plan, sensor.region)
 
 
-def _restore(cond: Condition, before: float | None) -> None:
-    """Set level, sent and active to what they were just before the log's end."""
+def _restore(cond: Condition) -> float:
+    """Set the course back to its last logged condition; return that condition's time
+    (-inf when there is none: the course restarts from nothing)."""
     if not cond.log:
         cond.level, cond.sent, cond.active = Level.NONE, 0.0, None
-        return
-    t, level, _, active = cond.log[-1]
-    cond.level, cond.sent = Level(level), float(t)
-    # at a level, every reading time after the entry up to ``before`` kept it active
-    cond.active = before if cond.level is not Level.NONE and before is not None else active
+        cond.reading = cond.evaluated = None
+        return float("-inf")
+    entry = cond.log[-1]
+    cond.level, cond.sent, cond.active = Level(entry[1]), float(entry[0]), entry[3]
+    cond.reading = entry[4] if len(entry) > 4 else None
+    cond.evaluated = float(entry[0])
+    return float(entry[0])
 
 
 def _revision(old: list[list[Any]], new: list[Sent], revise_from: float) -> list[Sent]:

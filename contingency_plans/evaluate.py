@@ -100,7 +100,7 @@ def sensor_level(plan: Plan, sensor: SensorInfo, state: SensorState, now: dateti
     else:
         triggers, step = plan.triggers_for(region_override, kind)
     t = now if isinstance(now, float | int) else now.timestamp()
-    last = state.latest()
+    last = state.latest_at(t)  # as of ``t``: a re-assessment evaluates past times too
     stale = last is None or t - last[0] > step.missing_data.after
     if stale:
         base = {"sensor": sensor.sensor_id, "kind": kind, "stale": True,

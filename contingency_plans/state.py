@@ -198,6 +198,24 @@ class SensorState:
         """The newest reading as ``(epoch seconds, value)``, or None."""
         return self._last
 
+    def latest_at(self, t: float) -> tuple[float, float] | None:
+        """The newest reading at or before ``t`` as ``(time, value)``: exact for the newest
+        reading and with samples kept; otherwise the end of the last bucket with a reading
+        (at most ``t``) and its largest value."""
+        last = self._last
+        if last is None or last[0] <= t:
+            return last
+        if self._ts and self._ts[0] <= t:
+            return self.value_at(t)
+        b = self.bucket_s
+        i = min(-int(-t // b) - self._k0, len(self._maxs) - 1)
+        while i >= 0:
+            m = self._maxs[i]
+            if m is not None:
+                return (min((i + self._k0) * b, t), m)
+            i -= 1
+        return None
+
     def value_at(self, t: Time) -> tuple[float, float] | None:
         """The last sample at or before ``t`` as ``(time, value)`` (sample and hold)."""
         i = bisect_right(self._ts, _secs(t)) - 1

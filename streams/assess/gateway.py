@@ -16,7 +16,6 @@ is never. The bound is kept in memory only: after a restart the first message ev
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -121,6 +120,7 @@ def _assess_in_order(state: GatewayState, info: SensorInfo, book: PlanBook,
     sid = info.sensor_id
     sensor_state, quiet = state.states[sid], state.quiet
     changes: list[ConditionChange] = []
+    skipped: float | None = None
     for i, (t, value) in enumerate(items):
         if value is not None:
             sensor_state.add(t, value)
@@ -130,9 +130,14 @@ def _assess_in_order(state: GatewayState, info: SensorInfo, book: PlanBook,
                 if value < 0 or q[0] <= 0 or value >= q[1]:
                     del quiet[sid]
         if skip_quiet and sid in quiet:
-            continue  # no trigger can have started to hold: nothing to send
+            skipped = t  # no trigger can have started to hold: nothing to send
+            continue
         changes.extend(_assess_sensor(state, info, book, [t], None, received,
                                       last=i == len(items) - 1))
+    if skipped is not None:  # the course has seen these reading times all the same
+        for cond in state.conditions.get(sid, {}).values():
+            if cond.evaluated is None or skipped > cond.evaluated:
+                cond.reading = cond.evaluated = skipped
     return changes
 
 
@@ -147,23 +152,36 @@ def _reassess(state: GatewayState, info: SensorInfo, book: PlanBook,
         if value is not None:
             sensor_state.add(t, value)
     state.quiet.pop(sid, None)
-    revise = items[0][0]
-    points = [x for x in state.memory[sid].seen if x >= revise]
-    return _assess_sensor(state, info, book, points, revise, received, last=True)
+    return _assess_sensor(state, info, book, list(state.memory[sid].seen), items[0][0],
+                          received, last=True)
+
+
+def process_tick(state: GatewayState, registry: Registry, book: PlanBook, now: float,
+                 received: datetime) -> list[ConditionChange]:
+    """A timer's tick at ``now`` (event time): assess the silence points up to then of every
+    sensor still at a level or stepping down (the plans' ``missing_data`` rule), exactly as the
+    backtest assesses them between and after readings."""
+    changes: list[ConditionChange] = []
+    for sid, conds in state.conditions.items():
+        info = registry.sensors.get(sid)
+        if info is None or sid not in state.states:
+            continue
+        if all(course.quiet(plan, info, conds[plan.id], conds[plan.id].evaluated or 0.0)
+               for plan in book.for_kind(info.kind) if plan.id in conds):
+            continue
+        changes.extend(_assess_sensor(state, info, book, [], None, received, last=True,
+                                      until=now))
+    return changes
 
 
 def _assess_sensor(state: GatewayState, info: SensorInfo, book: PlanBook, points: list[float],
-                   revise: float | None, received: datetime, *, last: bool
-                   ) -> list[ConditionChange]:
-    """Run the sensor's course under each plan over ``points``; ``last``: these are the
-    message's last points for the sensor (its conditions then end the message's news)."""
+                   revise: float | None, received: datetime, *, last: bool,
+                   until: float | None = None) -> list[ConditionChange]:
+    """Run the sensor's course under each plan over ``points`` (reading times; ``until``: and
+    the silence points up to then); ``last``: these are the message's last points for the
+    sensor (its conditions then end the message's news)."""
     sid = info.sensor_id
     sensor_state = state.states[sid]
-    before = None
-    if revise is not None:
-        seen = state.memory[sid].seen
-        at = bisect_left(seen, revise)
-        before = seen[at - 1] if at else None
     conds = state.conditions.setdefault(sid, {})
     plans = book.for_kind(info.kind)
     horizon = book.horizon(info.kind)
@@ -174,7 +192,7 @@ def _assess_sensor(state: GatewayState, info: SensorInfo, book: PlanBook, points
         if cond is None:
             cond = conds[plan.id] = Condition()
         sent = course.run(plan, info, sensor_state, cond, points, revise_from=revise,
-                          before=before, horizon_s=horizon)
+                          until=until, horizon_s=horizon)
         region = region_of(plan, info)
         for i, c in enumerate(sent):
             changes.append(ConditionChange(
@@ -185,8 +203,8 @@ def _assess_sensor(state: GatewayState, info: SensorInfo, book: PlanBook, points
                 datetime.fromtimestamp(c.revise_from, UTC),
                 marker=c.marker, received=received,
                 last_of_message=last and i == len(sent) - 1))
-        all_quiet = all_quiet and course.quiet(plan, info, cond, points[-1])
-    if all_quiet and revise is None:
+        all_quiet = all_quiet and course.quiet(plan, info, cond, cond.evaluated or 0.0)
+    if all_quiet and revise is None and points:
         t = points[-1]
         bound = combine_any([sensor_bound(plan, info, sensor_state, t) for plan in plans])
         if bound is not None:
