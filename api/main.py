@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
 
 from anlan.errors import StartupError
@@ -21,6 +21,7 @@ from api.options import ApiOptions
 from api.ratelimit import RateLimiter
 from api.state import AppState
 from api.stream import StreamHub, supervise_stream
+from api.validation import storable_params
 from store.pool import make_pool
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,8 @@ def create_app(settings: Settings, options: ApiOptions | None = None) -> FastAPI
     # /docs and /redoc from files in the fastapi-offline wheel, not a CDN: deployments on a
     # government intranet have no internet access.
     app = FastAPIOffline(title="Anlan 安澜 API", version="1", lifespan=lifespan,
-                  description="Alerts, incidents, tasks and the duty console of Anlan.")
+                         description="Alerts, incidents, tasks and the duty console of Anlan.",
+                         dependencies=[Depends(storable_params)])
     app.state.anlan = state
     for router in routes.API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)

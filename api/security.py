@@ -67,7 +67,8 @@ def read_token(token: str, secret: str, *, now: float) -> dict[str, Any]:
     payload, _, signature = token.partition(".")
     if not payload or not signature:
         raise InvalidToken("malformed token")
-    if not hmac.compare_digest(signature, _sign(payload, secret)):
+    # bytes: compare_digest refuses str with non-ASCII characters (a header may carry them)
+    if not hmac.compare_digest(signature.encode(), _sign(payload, secret).encode()):
         raise InvalidToken("bad signature")
     try:
         claims = json.loads(_unb64(payload))

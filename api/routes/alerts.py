@@ -21,6 +21,7 @@ from api.deps import ActingUser, CurrentUser, DbConn, State, User
 from api.evidence import evidence_sensors
 from api.plan_lookup import plan_for_hazard
 from api.timeline import TimelineEntry, build_timeline
+from api.validation import RequestBody
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 LevelName = Literal["IV", "III", "II", "I"]
@@ -74,7 +75,7 @@ class CommandAccepted(BaseModel):
     status: str = "accepted"
 
 
-class ActionBody(BaseModel):
+class ActionBody(RequestBody):
     note: str = Field("", max_length=500)
 
 
@@ -82,7 +83,7 @@ class EscalateBody(ActionBody):
     level: LevelName | None = Field(None, description="raise to this level (default: one up)")
 
 
-class ManualAlert(BaseModel):
+class ManualAlert(RequestBody):
     region: str = Field(pattern=REGION)
     hazard: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")
     level: LevelName

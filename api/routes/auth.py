@@ -15,13 +15,14 @@ from api.data import audit
 from api.deps import STREAM_COOKIE, AdminUser, CurrentUser, DbConn, State, User
 from api.scope import ROLES
 from api.security import hash_password, sign_token, verify_password
+from api.validation import RequestBody
 from store import auth as auth_repo
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 users_router = APIRouter(prefix="/users", tags=["auth"])
 
 
-class Login(BaseModel):
+class Login(RequestBody):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
 
@@ -33,7 +34,7 @@ class LoginResult(BaseModel):
     user: User
 
 
-class TokenRequest(BaseModel):
+class TokenRequest(RequestBody):
     name: str = Field(min_length=1, max_length=100, description="what the token is for")
 
 
@@ -52,7 +53,7 @@ class TokenInfo(BaseModel):
     revoked_at: datetime | None
 
 
-class NewUser(BaseModel):
+class NewUser(RequestBody):
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=8, max_length=256)
     role: str = Field(pattern="^(" + "|".join(ROLES) + ")$")
@@ -71,8 +72,10 @@ async def login_body(request: Request) -> Login:
                                          if form.get(k) is not None})
         return Login.model_validate_json(await request.body() or b"{}")
     except ValidationError as exc:
+        # without the input: a body that is not UTF-8 text would be echoed back as bytes
         raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]) from exc
+            [{**e, "loc": ("body", *e["loc"])}
+             for e in exc.errors(include_url=False, include_input=False)]) from exc
 
 
 LOGIN_OPENAPI = {"requestBody": {"required": True, "content": {
@@ -157,7 +160,9 @@ def create_user(body: NewUser, user: AdminUser, conn: DbConn) -> User:
     return User(**{k: row[k] for k in User.model_fields})
 
 
-class UserChange(BaseModel):
+class UserChange(RequestBody):
+    """What an administrator may change; any other field is a 422."""
+
     active: bool | None = Field(None, description="false: the user can no longer log in, and "
                                 "their login and API tokens stop working at once")
     password: str | None = Field(None, min_length=8, max_length=256)

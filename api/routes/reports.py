@@ -13,12 +13,13 @@ from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from anlan.events import Report
 from api.commands import send_report
 from api.deps import State
+from api.validation import RequestBody
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 REGION_PATTERN = r"^\d{6}(\d{3}){0,2}(-G\d+)?$"
 
 
-class ReportIn(BaseModel):
+class ReportIn(RequestBody):
     """A report: what (kind), where (region id and/or lat/lon), optional text and time."""
 
     reporter_id: str = Field(min_length=1, max_length=64, pattern=r"^[\w.@:+-]+$")

@@ -7,9 +7,15 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.api.conftest import PASSWORD
+from tests.api.conftest import PASSWORD, Server
 
 pytestmark = pytest.mark.integration
+
+
+def _from_address(server: Server, address: str) -> httpx.Client:
+    """A client whose requests come from another loopback address (its own rate limits)."""
+    return httpx.Client(base_url=server.base_url, timeout=15,
+                        transport=httpx.HTTPTransport(local_address=address))
 
 
 def test_login_and_me(client: httpx.Client) -> None:
@@ -138,3 +144,20 @@ def test_admin_disables_a_user_at_once(as_user: Callable[[str], httpx.Client],
                                        json={"active": False}).status_code == 403
     assert admin.patch("/api/v1/users/temp_officer", json={"password": "short"}
                        ).status_code == 422
+
+
+@pytest.mark.parametrize("content_type,body", [
+    ("application/json", b"\xff\xfe{\"username\": \"a\"}"),
+    ("application/json", b'{"username": "\xc3\x28", "password": "\xa0\xa1"}'),
+    ("application/x-www-form-urlencoded", b"username=\xff&password=\xfe\xfd"),
+    ("text/plain", b"\x80\x81\x82"),
+    ("multipart/form-data; boundary=x",
+     b'--x\r\nContent-Disposition: form-data; name="username"\r\n\r\n\xff\r\n--x--\r\n'),
+])
+def test_login_with_a_body_that_is_not_utf8_is_refused_not_a_500(
+        api_server: Server, content_type: str, body: bytes) -> None:
+    with _from_address(api_server, "127.0.0.31") as c:
+        resp = c.post("/api/v1/auth/login", content=body, headers={"content-type": content_type})
+    assert resp.status_code in (401, 422), resp.text
+    if resp.status_code == 422:
+        assert resp.json()["detail"][0]["loc"][0] == "body"

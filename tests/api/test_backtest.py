@@ -44,7 +44,7 @@ def test_backtest_uploaded_plan_and_errors(as_user: Callable[[str], httpx.Client
     bad_csv = b"ts,sensor,kind,value\n2026-07-20T00:10:00,rg-0101,rain_mm,1\n"
     bad = c.post("/api/v1/plans/backtest", data={"plan_id": "rainstorm"},
                  files={"readings": ("r.csv", bad_csv)})
-    assert bad.status_code == 422 and "readings.csv:2: ts" in bad.json()["detail"]
+    assert bad.status_code == 422 and "readings.csv:2: ts" in bad.json()["detail"][0]["msg"]
     both = c.post("/api/v1/plans/backtest", data={"plan_id": "rainstorm"},
                   files={"readings": ("r.csv", demo_readings()), "plan": ("p.yaml", plan)})
     assert both.status_code == 422

@@ -1,5 +1,5 @@
-"""Pure parts of the API: password hashing, tokens, scoping, rate limiting, evidence, timeline,
-the SSE hub."""
+"""Pure parts of the API: password hashing, tokens, scoping, rate limiting, request validation,
+evidence, timeline, the SSE hub."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from anlan.events import Alert, IncidentEvent, Level
 from api.evidence import evidence_sensors
@@ -23,6 +24,7 @@ from api.security import (
 )
 from api.stream import StreamHub, decode, sse_events
 from api.timeline import build_timeline
+from api.validation import RequestBody, find_text_problem, text_problem
 
 T0 = datetime(2026, 7, 20, 8, 0, tzinfo=UTC)
 
@@ -43,9 +45,30 @@ def test_login_token_sign_and_read() -> None:
         read_token(token, "k", now=1060.0)
     with pytest.raises(InvalidToken, match="signature"):
         read_token(token, "other-key", now=1000.0)
-    for bad in ("", "abc", "a.b", token.split(".")[0] + ".", "." + token.split(".")[1]):
+    for bad in ("", "abc", "a.b", token.split(".")[0] + ".", "." + token.split(".")[1],
+                token.split(".")[0] + ".sig\u00e9"):
         with pytest.raises(InvalidToken):
             read_token(bad, "k", now=1000.0)
+
+
+@pytest.mark.parametrize("text,problem", [
+    ("河口村 ok", None), ("a\x00b", "NUL"), ("\ud83d", "surrogate"), ("\ud83d\ude00", "surrogate"),
+    ("\U0001f600", None)])
+def test_text_problem(text: str, problem: str | None) -> None:
+    found = text_problem(text)
+    assert (found is None) if problem is None else (problem in (found or ""))
+
+
+def test_request_bodies_refuse_unknown_fields_and_unstorable_text() -> None:
+    class Body(RequestBody):
+        name: str
+        tags: tuple[str, ...] = ()
+
+    assert Body(name="x", tags=["y"]).name == "x"
+    for bad in ({"name": "x", "nmae": "y"}, {"name": "a\x00"}, {"name": "x", "tags": ["\udc00"]}):
+        with pytest.raises(ValidationError):
+            Body.model_validate(bad)
+    assert find_text_problem({"k\x00": 1}) and not find_text_problem({"k": [1, "ok"]})
 
 
 def test_api_tokens_are_random_and_hashed() -> None:
