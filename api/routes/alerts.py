@@ -26,6 +26,8 @@ from api.validation import RequestBody
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 LevelName = Literal["IV", "III", "II", "I"]
 REGION = r"^\d{6}(\d{3}){0,2}(-G\d+)?$"
+# ids carry "#", ":" and (through sensor ids) maybe "/": `:path` routes them percent-encoded
+AlertId = Annotated[str, Path(max_length=128, description="the alert id, percent-encoded")]
 
 
 class AlertSummary(BaseModel):
@@ -127,8 +129,8 @@ def list_alerts(
     return [_summary(r) for r in rows]
 
 
-@router.get("/{alert_id}", response_model=AlertDetail)
-def get_alert(alert_id: Annotated[str, Path(max_length=128)], user: CurrentUser,
+@router.get("/{alert_id:path}", response_model=AlertDetail)
+def get_alert(alert_id: AlertId, user: CurrentUser,
               conn: DbConn) -> AlertDetail:
     """One alert with its evidence, its incident's timeline and the delivery log."""
     row = _scoped_alert(conn, user, alert_id)
@@ -164,25 +166,25 @@ def _act(kind: str, alert_id: str, body: ActionBody, user: User, conn: DbConn,
     return CommandAccepted(command_id=cmd.command_id, kind=kind, target=cmd.target)
 
 
-@router.post("/{alert_id}/ack", response_model=CommandAccepted,
+@router.post("/{alert_id:path}/ack", response_model=CommandAccepted,
              status_code=status.HTTP_202_ACCEPTED)
-def ack(alert_id: str, user: ActingUser, conn: DbConn, state: State, idem: IdemKey = None,
+def ack(alert_id: AlertId, user: ActingUser, conn: DbConn, state: State, idem: IdemKey = None,
         body: ActionBody | None = None) -> CommandAccepted:
     """Acknowledge the alert's incident (stops the escalation clock)."""
     return _act("ack", alert_id, body or ActionBody(note=""), user, conn, state, idem=idem)
 
 
-@router.post("/{alert_id}/resolve", response_model=CommandAccepted,
+@router.post("/{alert_id:path}/resolve", response_model=CommandAccepted,
              status_code=status.HTTP_202_ACCEPTED)
-def resolve(alert_id: str, user: ActingUser, conn: DbConn, state: State,
+def resolve(alert_id: AlertId, user: ActingUser, conn: DbConn, state: State,
             idem: IdemKey = None, body: ActionBody | None = None) -> CommandAccepted:
     """Resolve the alert's incident (a Cancel alert follows)."""
     return _act("resolve", alert_id, body or ActionBody(note=""), user, conn, state, idem=idem)
 
 
-@router.post("/{alert_id}/escalate", response_model=CommandAccepted,
+@router.post("/{alert_id:path}/escalate", response_model=CommandAccepted,
              status_code=status.HTTP_202_ACCEPTED)
-def escalate(alert_id: str, user: ActingUser, conn: DbConn, state: State,
+def escalate(alert_id: AlertId, user: ActingUser, conn: DbConn, state: State,
              idem: IdemKey = None, body: EscalateBody | None = None) -> CommandAccepted:
     """Escalate the incident (to ``level``, or notify the next tier up)."""
     body = body or EscalateBody(note="", level=None)

@@ -88,9 +88,9 @@ def _add_section(section: str, model: type[BaseModel], key: str, region_field: s
 
     router.add_api_route(f"/{section}", list_entries, methods=["GET"],
                          summary=f"List {section} in your area", name=f"list_{section}")
-    router.add_api_route(f"/{section}/{{entry_id}}", put_entry, methods=["PUT"],
+    router.add_api_route(f"/{section}/{{entry_id:path}}", put_entry, methods=["PUT"],
                          summary=f"Create or replace one of {section}", name=f"put_{section}")
-    router.add_api_route(f"/{section}/{{entry_id}}", delete_entry, methods=["DELETE"],
+    router.add_api_route(f"/{section}/{{entry_id:path}}", delete_entry, methods=["DELETE"],
                          status_code=status.HTTP_204_NO_CONTENT,
                          summary=f"Delete one of {section}", name=f"delete_{section}")
 

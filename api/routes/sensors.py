@@ -76,7 +76,7 @@ def list_sensors(user: CurrentUser, conn: DbConn, state: State,
     return sorted(out, key=lambda s: s.sensor_id)
 
 
-@router.get("/{sensor_id}/history", response_model=History)
+@router.get("/{sensor_id:path}/history", response_model=History)
 def sensor_history(sensor_id: Annotated[str, Path(max_length=64)], user: CurrentUser,
                    conn: DbConn, state: State, since: AwareDatetime | None = None,
                    until: AwareDatetime | None = None) -> History:

@@ -87,7 +87,7 @@ def list_tasks(user: CurrentUser, conn: DbConn,
                                                limit=limit)]
 
 
-@router.get("/{task_id}", response_model=TaskDetail)
+@router.get("/{task_id:path}", response_model=TaskDetail)
 def get_task(task_id: Annotated[str, Path(max_length=128)], user: CurrentUser,
              conn: DbConn) -> TaskDetail:
     """One task with its state changes and who was offered it."""
