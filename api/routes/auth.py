@@ -83,22 +83,26 @@ LOGIN_OPENAPI = {"requestBody": {"required": True, "content": {
     "application/x-www-form-urlencoded": {"schema": Login.model_json_schema()}}}}
 
 
-@router.post("/login", response_model=LoginResult, openapi_extra=LOGIN_OPENAPI)
+@router.post("/login", response_model=LoginResult, openapi_extra=LOGIN_OPENAPI,
+             responses={429: {"description": "too many failed logins from this address (or "
+                              "for this name from it); see Retry-After"}})
 def login(body: Annotated[Login, Depends(login_body)], state: State, conn: DbConn,
           request: Request, response: Response) -> LoginResult:
     """Exchange a username and password (JSON or form) for a signed login token. The token is
     also set as an HttpOnly cookie valid only for ``/api/v1/stream`` (EventSource sends it, so
-    no token travels in a URL)."""
-    key = f"{request.client.host if request.client else '?'}|{body.username}"
-    wait = state.login_limiter.retry_after(key, time.monotonic())
+    no token travels in a URL). Failed logins are limited per address and user name and per
+    address (429 with ``Retry-After`` once spent)."""
+    address = request.client.host if request.client else "?"
+    wait = state.login_throttle.retry_after(address, body.username)
     if wait > 0:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins; wait",
-                            headers={"Retry-After": str(int(wait) + 1)})
+                            headers={"Retry-After": str(wait)})
     row = auth_repo.get_user(conn, body.username)
     if row is None or not row["active"] or not verify_password(body.password,
                                                                row["password_hash"]):
-        state.login_limiter.allow(key, time.monotonic())  # failures use up the bucket
+        state.login_throttle.failed(address, body.username)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
+    state.login_throttle.succeeded(address, body.username)
     ttl = state.options.token_ttl_s
     token = sign_token(row["username"], state.settings.api_secret, now=time.time(), ttl_s=ttl)
     user = User(username=row["username"], display_name=row["display_name"], role=row["role"],

@@ -106,15 +106,16 @@ def test_login_accepts_an_oauth2_form(client: httpx.Client) -> None:
     assert junk.status_code == 422
 
 
-def test_failed_logins_are_rate_limited(client: httpx.Client) -> None:
+def test_failed_logins_are_rate_limited(api_server: Server) -> None:
     body = {"username": "brute_target", "password": "guess-guess"}
-    codes = [client.post("/api/v1/auth/login", json=body).status_code for _ in range(12)]
-    assert codes[:10] == [401] * 10 and codes[-1] == 429
-    limited = client.post("/api/v1/auth/login", json={**body, "password": PASSWORD})
-    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
-    other = client.post("/api/v1/auth/login", json={"username": "cg_viewer",
-                                                    "password": PASSWORD})
-    assert other.status_code == 200  # per username: the others still log in
+    with _from_address(api_server, "127.0.0.30") as client:
+        codes = [client.post("/api/v1/auth/login", json=body).status_code for _ in range(12)]
+        assert codes[:10] == [401] * 10 and codes[-1] == 429
+        limited = client.post("/api/v1/auth/login", json={**body, "password": PASSWORD})
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+        other = client.post("/api/v1/auth/login", json={"username": "cg_viewer",
+                                                        "password": PASSWORD})
+        assert other.status_code == 200  # per username: the others still log in
 
 
 def test_admin_disables_a_user_at_once(as_user: Callable[[str], httpx.Client],
@@ -161,3 +162,21 @@ def test_login_with_a_body_that_is_not_utf8_is_refused_not_a_500(
     assert resp.status_code in (401, 422), resp.text
     if resp.status_code == 422:
         assert resp.json()["detail"][0]["loc"][0] == "body"
+
+
+def test_password_spraying_from_one_address_is_throttled(api_server: Server) -> None:
+    """One wrong password for each of 30 names: the address's budget (20 per 10 minutes by
+    default) runs out whatever the names; other addresses are not affected."""
+    with _from_address(api_server, "127.0.0.32") as sprayer:
+        codes = [sprayer.post("/api/v1/auth/login", json={
+            "username": f"user{i:02d}", "password": "Spring2026!"}).status_code
+            for i in range(30)]
+        assert codes[:20] == [401] * 20 and set(codes[20:]) == {429}
+        right = sprayer.post("/api/v1/auth/login", json={"username": "cg_viewer",
+                                                         "password": PASSWORD})
+        assert right.status_code == 429  # else a 200 among 429s tells which guess was right
+        assert 1 <= int(right.headers["retry-after"]) <= 600
+    with _from_address(api_server, "127.0.0.33") as elsewhere:
+        assert elsewhere.post("/api/v1/auth/login", json={"username": "cg_viewer",
+                                                          "password": PASSWORD}
+                              ).status_code == 200

@@ -69,7 +69,7 @@ def fuzz_server(make_settings: Callable[..., Settings], database_url: str) -> It
         directory_db.save(conn, read_file(settings.directory_file), "tests")
         accounts.create_user(conn, FUZZ_ADMIN, PASSWORD, "admin", "360121")
     # the fuzzer's failed logins all come from 127.0.0.1: a budget it cannot spend
-    options = ApiOptions(login_per_minute=1e6, login_burst=1_000_000)
+    options = ApiOptions(login_limit="1000000/minute", login_address_limit="1000000/minute")
     server = Server(settings, options).start()
     try:
         yield server

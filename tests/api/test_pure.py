@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from anlan.events import Alert, IncidentEvent, Level
 from api.evidence import evidence_sensors
-from api.ratelimit import RateLimiter
+from api.ratelimit import Budget, LoginThrottle, RateLimits
 from api.scope import in_scope, narrow
 from api.security import (
     InvalidToken,
@@ -100,21 +100,32 @@ def test_narrow() -> None:
     assert narrow("360121100", "360121101") is None
 
 
-def test_rate_limiter_bursts_then_refills() -> None:
-    rl = RateLimiter(per_minute=6, burst=2)
-    assert [rl.allow("a", 0.0) for _ in range(3)] == [True, True, False]
-    assert rl.allow("b", 0.0)  # per key
-    assert rl.retry_after("a", 0.0) == pytest.approx(10.0)
-    assert rl.retry_after("a", 4.0) == pytest.approx(6.0)
-    assert not rl.allow("a", 9.0) and rl.allow("a", 20.0)
-    assert rl.retry_after("b", 100.0) == 0.0
+def test_rate_limits_count_per_budget_and_key() -> None:
+    limits = RateLimits()
+    budget = Budget.of("x", "2 per 10 minutes")
+    assert [limits.hit(budget, "a") for _ in range(3)] == [True, True, False]
+    assert 590 <= limits.retry_after(budget, "a") <= 600
+    assert limits.retry_after(budget, "b") == 0 and limits.hit(budget, "b")  # per key
+    assert limits.hit(Budget.of("y", "2 per 10 minutes"), "a")  # per budget name
+    limits.clear(budget, "a")
+    assert limits.retry_after(budget, "a") == 0
 
 
-def test_rate_limiter_forgets_idle_clients() -> None:
-    rl = RateLimiter(per_minute=60, burst=1, max_clients=2)
-    for i, key in enumerate(("a", "b", "c")):
-        rl.allow(key, float(i * 100))
-    assert len(rl._buckets) <= 2
+def test_login_throttle_counts_per_name_and_per_address() -> None:
+    throttle = LoginThrottle(RateLimits(), per_name="2/minute", per_address="3/minute")
+    throttle.failed("10.0.0.1", "alice")
+    throttle.failed("10.0.0.1", "alice")
+    assert throttle.retry_after("10.0.0.1", "alice") > 0  # that name from there
+    assert throttle.retry_after("10.0.0.1", "bob") == 0
+    assert throttle.retry_after("10.0.0.2", "alice") == 0
+    throttle.failed("10.0.0.1", "bob")  # spraying: the address's budget is spent
+    assert throttle.retry_after("10.0.0.1", "carol") > 0
+    assert throttle.retry_after("10.0.0.2", "carol") == 0
+    other = LoginThrottle(RateLimits(), per_name="2/minute", per_address="10/minute")
+    other.failed("10.0.0.1", "alice")
+    other.failed("10.0.0.1", "alice")
+    other.succeeded("10.0.0.1", "alice")  # a right password forgets that name's failures
+    assert other.retry_after("10.0.0.1", "alice") == 0
 
 
 def test_evidence_sensors_of_a_sensor_assessment() -> None:
