@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
@@ -12,9 +12,18 @@ from pydantic import BaseModel, Field, ValidationError
 
 from api import accounts
 from api.data import audit
-from api.deps import STREAM_COOKIE, AdminUser, CurrentUser, DbConn, State, User
+from api.deps import (
+    STREAM_COOKIE,
+    AdminUser,
+    BearerCredentials,
+    CurrentUser,
+    DbConn,
+    State,
+    User,
+    login_claims,
+)
 from api.scope import ROLES
-from api.security import hash_password, sign_token, verify_password
+from api.security import API_TOKEN_PREFIX, hash_password, sign_token, verify_password
 from api.validation import RequestBody
 from store import auth as auth_repo
 
@@ -104,7 +113,8 @@ def login(body: Annotated[Login, Depends(login_body)], state: State, conn: DbCon
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
     state.login_throttle.succeeded(address, body.username)
     ttl = state.options.token_ttl_s
-    token = sign_token(row["username"], state.settings.api_secret, now=time.time(), ttl_s=ttl)
+    token = sign_token(row["username"], state.settings.api_secret, now=time.time(), ttl_s=ttl,
+                       version=row["token_version"])
     user = User(username=row["username"], display_name=row["display_name"], role=row["role"],
                 region=row["region"], person_id=row["person_id"])
     response.set_cookie(STREAM_COOKIE, token, max_age=int(ttl), path="/api/v1/stream",
@@ -114,9 +124,20 @@ def login(body: Annotated[Login, Depends(login_body)], state: State, conn: DbCon
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(response: Response) -> None:
-    """Forget the stream cookie (login tokens expire on their own)."""
+def logout(creds: BearerCredentials, state: State, conn: DbConn, response: Response) -> None:
+    """End the login token sent as ``Authorization: Bearer``: it is put on the deny list
+    (every API process refuses it from now on), and the stream cookie is deleted. Always 204;
+    API tokens (``anl_…``) are revoked with ``DELETE /auth/tokens/{id}`` instead."""
     response.delete_cookie(STREAM_COOKIE, path="/api/v1/stream")
+    if creds is None or creds.credentials.startswith(API_TOKEN_PREFIX):
+        return
+    try:
+        claims = login_claims(state, creds.credentials)
+    except HTTPException:
+        return  # expired or not ours: nothing to end
+    auth_repo.revoke_login_token(conn, claims["jti"], claims["sub"],
+                                 datetime.fromtimestamp(claims["exp"], UTC))
+    audit.record(conn, claims["sub"], "logout", None, {})
 
 
 @router.get("/me", response_model=User)
@@ -186,3 +207,17 @@ def change_user(username: Annotated[str, Path(max_length=64)], body: UserChange,
         auth_repo.set_password(conn, username, hash_password(body.password))
     audit.record(conn, user.username, "change_user", username,
                  {"active": body.active, "password": body.password is not None})
+
+
+@users_router.post("/{username}/revoke-tokens", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_user_tokens(username: Annotated[str, Path(max_length=64)], user: AdminUser,
+                       conn: DbConn) -> None:
+    """Void all of a user's tokens at once (a lost phone, a leaked token): every login token
+    issued so far and every API token. The user may log in again (disable them with
+    ``PATCH /users/{name}`` to stop that)."""
+    row = auth_repo.get_user(conn, username)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no user {username}")
+    user.check_region(row["region"])
+    auth_repo.revoke_all_tokens(conn, username)
+    audit.record(conn, user.username, "revoke_tokens", username, {})

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
+from anlan.settings import Settings
+from api.options import ApiOptions
 from tests.api.conftest import PASSWORD, Server
 
 pytestmark = pytest.mark.integration
@@ -180,3 +182,65 @@ def test_password_spraying_from_one_address_is_throttled(api_server: Server) -> 
         assert elsewhere.post("/api/v1/auth/login", json={"username": "cg_viewer",
                                                           "password": PASSWORD}
                               ).status_code == 200
+
+
+def test_patch_user_with_an_unknown_field_is_a_422(as_user: Callable[[str], httpx.Client],
+                                                    client: httpx.Client) -> None:
+    admin = as_user("admin")
+    for body in ({"role": "admin"}, {"active": False, "region": "360121"}, {"passwrd": "x" * 9}):
+        resp = admin.patch("/api/v1/users/cg_viewer", json=body)
+        assert resp.status_code == 422, (body, resp.text)
+        assert resp.json()["detail"][0]["type"] == "extra_forbidden"
+    viewer = next(u for u in admin.get("/api/v1/users").json() if u["username"] == "cg_viewer")
+    assert viewer["role"] == "viewer"  # nothing changed
+    assert client.post("/api/v1/auth/login", json={"username": "cg_viewer", "password": PASSWORD}
+                       ).status_code == 200
+    assert admin.post("/api/v1/users", json={"username": "extra_field", "password": "long-enough",
+                                             "role": "viewer", "region": "360121100",
+                                             "is_superuser": True}).status_code == 422
+
+
+def _login(client: httpx.Client, name: str, password: str = PASSWORD) -> dict[str, str]:
+    resp = client.post("/api/v1/auth/login", json={"username": name, "password": password})
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+
+@pytest.fixture(scope="module")
+def second_server(api_settings: Settings, seeded_db: str) -> Iterator[Server]:
+    """Another API process on the same database (revocations must hold across processes)."""
+    server = Server(api_settings, ApiOptions()).start()
+    yield server
+    server.stop()
+
+
+def test_logout_revokes_the_token_in_every_process(client: httpx.Client,
+                                                   second_server: Server) -> None:
+    first, other = _login(client, "hk_officer"), _login(client, "hk_officer")
+    with httpx.Client(base_url=second_server.base_url, timeout=15) as elsewhere:
+        assert elsewhere.get("/api/v1/auth/me", headers=first).status_code == 200
+        assert client.post("/api/v1/auth/logout", headers=first).status_code == 204
+        assert client.get("/api/v1/auth/me", headers=first).status_code == 401
+        assert elsewhere.get("/api/v1/auth/me", headers=first).status_code == 401
+        assert elsewhere.get("/api/v1/auth/me", headers=other).status_code == 200  # that one
+    assert client.post("/api/v1/auth/logout", headers=first).status_code == 204  # idempotent
+    assert client.post("/api/v1/auth/logout").status_code == 204
+
+
+def test_admin_revokes_all_of_a_users_tokens(as_user: Callable[[str], httpx.Client],
+                                             client: httpx.Client) -> None:
+    admin = as_user("admin")
+    assert admin.post("/api/v1/users", json={"username": "lost_phone", "password": "lost-phone-1",
+                                             "role": "duty_officer", "region": "360121100"}
+                      ).status_code == 201
+    logins = [_login(client, "lost_phone", "lost-phone-1") for _ in range(2)]
+    api_token = client.post("/api/v1/auth/tokens", json={"name": "x"}, headers=logins[0]).json()
+    every = [*logins, {"Authorization": f"Bearer {api_token['token']}"}]
+    assert all(client.get("/api/v1/auth/me", headers=h).status_code == 200 for h in every)
+    assert as_user("cg_officer").post("/api/v1/users/lost_phone/revoke-tokens"
+                                      ).status_code == 403
+    assert admin.post("/api/v1/users/nobody/revoke-tokens").status_code == 404
+    assert admin.post("/api/v1/users/lost_phone/revoke-tokens").status_code == 204
+    assert [client.get("/api/v1/auth/me", headers=h).status_code for h in every] == [401] * 3
+    fresh = _login(client, "lost_phone", "lost-phone-1")  # may log in again (not disabled)
+    assert client.get("/api/v1/auth/me", headers=fresh).status_code == 200

@@ -15,6 +15,8 @@ from api.ratelimit import Budget, LoginThrottle, RateLimits
 from api.scope import in_scope, narrow
 from api.security import (
     InvalidToken,
+    _b64,
+    _sign,
     hash_password,
     new_api_token,
     read_token,
@@ -39,14 +41,18 @@ def test_password_hash_roundtrip() -> None:
 
 
 def test_login_token_sign_and_read() -> None:
-    token = sign_token("cg_officer", "k", now=1000.0, ttl_s=60)
-    assert read_token(token, "k", now=1059.0)["sub"] == "cg_officer"
+    token = sign_token("cg_officer", "k", now=1000.0, ttl_s=60, version=3)
+    claims = read_token(token, "k", now=1059.0)
+    assert (claims["sub"], claims["ver"]) == ("cg_officer", 3) and len(claims["jti"]) >= 16
+    assert read_token(sign_token("x", "k", now=1000.0, ttl_s=60), "k", now=1000.0)["jti"] \
+        != claims["jti"]
     with pytest.raises(InvalidToken, match="expired"):
         read_token(token, "k", now=1060.0)
     with pytest.raises(InvalidToken, match="signature"):
         read_token(token, "other-key", now=1000.0)
+    old_style = _b64(b'{"sub":"cg_officer","exp":2000}')  # from before jti and ver
     for bad in ("", "abc", "a.b", token.split(".")[0] + ".", "." + token.split(".")[1],
-                token.split(".")[0] + ".sig\u00e9"):
+                token.split(".")[0] + ".sig\u00e9", f"{old_style}.{_sign(old_style, 'k')}"):
         with pytest.raises(InvalidToken):
             read_token(bad, "k", now=1000.0)
 
