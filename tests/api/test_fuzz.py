@@ -21,8 +21,11 @@ fixed seed (``ANLAN_FUZZ_SEED``, default 13). For a longer manual run::
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,7 +34,7 @@ import psycopg
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
-from hypothesis.errors import Unsatisfiable
+from hypothesis.errors import HypothesisDeprecationWarning, Unsatisfiable
 from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
@@ -53,6 +56,46 @@ SEED = int(os.environ.get("ANLAN_FUZZ_SEED", "13"))
 FUZZ_ADMIN = "fuzz-admin-0b7e"
 # The SSE stream never ends a response: it is covered by tests/api/test_live_and_public.py.
 SKIPPED_PATHS = ("/api/v1/stream",)
+
+
+def _load_the_fuzzer_now() -> None:
+    """Import all of schemathesis, and draw one case of each kind from a tiny schema, while no
+    server thread runs. pytest rewrites the asserts of a plugin's modules as they are imported
+    (``ast.parse``), schemathesis imports most of itself lazily, and CPython 3.11 keeps the AST
+    builder's recursion counter in state shared by all threads: an import during the fuzzing,
+    while a server thread imported a module too (anyio's, say), failed once with "SystemError:
+    AST constructor recursion depth mismatch"."""
+    for module in pkgutil.walk_packages(schemathesis.__path__, "schemathesis."):
+        try:
+            importlib.import_module(module.name)
+        except ImportError:
+            pass  # optional integrations (allure)
+    tiny = schemathesis.openapi.from_dict({
+        "openapi": "3.0.3", "info": {"title": "warm-up", "version": "1"},
+        "paths": {"/x/{id}": {"post": {
+            "parameters": [{"name": "id", "in": "path", "required": True,
+                            "schema": {"type": "string"}},
+                           {"name": "q", "in": "query", "schema": {"type": "integer"}}],
+            "requestBody": {"content": {
+                "application/json": {"schema": {"type": "object", "properties": {
+                    "n": {"type": "integer"}, "s": {"type": "string", "pattern": "^a+$"}}}},
+                "multipart/form-data": {"schema": {"type": "object", "properties": {
+                    "f": {"type": "string", "format": "binary"}}}}}},
+            "responses": {"200": {"description": "ok"}}}}}})
+    for result in tiny.get_all_operations():
+        assert isinstance(result, Ok)
+        for mode in GenerationMode:
+            @settings(max_examples=2, database=None, suppress_health_check=list(HealthCheck))
+            @given(case=result.ok().as_strategy(generation_mode=mode))
+            def draw(case: Case) -> None:
+                case.as_transport_kwargs(base_url="http://127.0.0.1:9")
+
+            draw()
+
+
+with warnings.catch_warnings():  # see the filter on the test below
+    warnings.simplefilter("ignore", HypothesisDeprecationWarning)
+    _load_the_fuzzer_now()
 
 
 @pytest.fixture(scope="module")
