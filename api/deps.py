@@ -65,22 +65,29 @@ _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
 def user_from_token(state: AppState, conn: psycopg.Connection[Any], token: str) -> User:
-    """The user behind a login token or an API token; 401 when there is none."""
+    """The user behind a login token or an API token; 401 when there is none, or when the
+    token was revoked (logout, or an administrator's "revoke all")."""
     if token.startswith(API_TOKEN_PREFIX):
         row = auth_repo.user_by_token(conn, token_hash(token))
     else:
-        try:
-            claims = read_token(token, state.settings.api_secret, now=time.time())
-        except InvalidToken as exc:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc), _UNAUTHORIZED) from exc
-        row = auth_repo.get_user(conn, claims["sub"])
-        if row is not None and not row["active"]:
+        claims = login_claims(state, token)
+        row = auth_repo.login_token_user(conn, claims["sub"], claims["jti"])
+        if row is not None and (not row["active"] or row["revoked"]
+                                or row["token_version"] != claims["ver"]):
             row = None
     if row is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or disabled credentials",
-                            _UNAUTHORIZED)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown, revoked or disabled "
+                            "credentials", _UNAUTHORIZED)
     return User(username=row["username"], display_name=row["display_name"], role=row["role"],
                 region=row["region"], person_id=row["person_id"])
+
+
+def login_claims(state: AppState, token: str) -> dict[str, Any]:
+    """The claims of a valid login token (signature, expiry); 401 otherwise."""
+    try:
+        return read_token(token, state.settings.api_secret, now=time.time())
+    except InvalidToken as exc:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc), _UNAUTHORIZED) from exc
 
 
 def current_user(state: State, conn: DbConn,
@@ -91,6 +98,7 @@ def current_user(state: State, conn: DbConn,
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 def stream_user(state: State, conn: DbConn,

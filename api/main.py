@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
 
 from anlan.errors import StartupError
@@ -18,9 +18,10 @@ from anlan.settings import Settings
 from api import routes
 from api.metrics import ApiMetrics
 from api.options import ApiOptions
-from api.ratelimit import RateLimiter
+from api.ratelimit import Budget, LoginThrottle, RateLimits
 from api.state import AppState
 from api.stream import StreamHub, supervise_stream
+from api.validation import storable_params
 from store.pool import make_pool
 
 log = logging.getLogger(__name__)
@@ -70,12 +71,14 @@ def create_app(settings: Settings, options: ApiOptions | None = None) -> FastAPI
     """The API and console app for ``settings`` (connections open in its lifespan)."""
     options = options or ApiOptions()
     registry = load_registry(settings.sensors_file)
+    limits = RateLimits(options.ratelimit_storage)
     state = AppState(settings=settings, options=options, metrics=ApiMetrics(), registry=registry,
-                     hub=StreamHub(queue_size=options.stream_queue),
-                     limiter=RateLimiter(options.report_per_minute, options.report_burst),
-                     host_limiter=RateLimiter(options.report_per_minute * 20,
-                                              options.report_burst * 20),
-                     login_limiter=RateLimiter(options.login_per_minute, options.login_burst))
+                     hub=StreamHub(queue_size=options.stream_queue), limits=limits,
+                     report_budget=Budget.of("report", options.report_limit),
+                     report_address_budget=Budget.of("report-address",
+                                                     options.report_address_limit),
+                     login_throttle=LoginThrottle(limits, per_name=options.login_limit,
+                                                  per_address=options.login_address_limit))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -88,7 +91,8 @@ def create_app(settings: Settings, options: ApiOptions | None = None) -> FastAPI
     # /docs and /redoc from files in the fastapi-offline wheel, not a CDN: deployments on a
     # government intranet have no internet access.
     app = FastAPIOffline(title="Anlan 安澜 API", version="1", lifespan=lifespan,
-                  description="Alerts, incidents, tasks and the duty console of Anlan.")
+                         description="Alerts, incidents, tasks and the duty console of Anlan.",
+                         dependencies=[Depends(storable_params)])
     app.state.anlan = state
     for router in routes.API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)

@@ -1,8 +1,10 @@
 """Password hashing, signed login tokens and API tokens (pure, standard library only).
 
-Login tokens are ``<payload>.<signature>``: base64url JSON claims (``sub``, ``exp``) signed with
-HMAC-SHA256 under ``settings.api_secret``. API tokens are random strings prefixed ``anl_``;
-only their SHA-256 is stored.
+Login tokens are ``<payload>.<signature>``: base64url JSON claims signed with HMAC-SHA256 under
+``settings.api_secret``: ``sub`` (the user), ``iat``/``exp``, ``jti`` (a random id, what logout
+puts on the deny list) and ``ver`` (the user's token version when issued; an administrator's
+"revoke all tokens" raises the version, which voids every older token). API tokens are random
+strings prefixed ``anl_``; only their SHA-256 is stored.
 """
 
 from __future__ import annotations
@@ -55,9 +57,11 @@ def _sign(payload: str, secret: str) -> str:
     return _b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest())
 
 
-def sign_token(subject: str, secret: str, *, now: float, ttl_s: float) -> str:
-    """A login token for ``subject`` valid for ``ttl_s`` seconds from ``now``."""
-    claims = {"sub": subject, "iat": int(now), "exp": int(now + ttl_s)}
+def sign_token(subject: str, secret: str, *, now: float, ttl_s: float, version: int = 0) -> str:
+    """A login token for ``subject`` valid for ``ttl_s`` seconds from ``now``, carrying the
+    user's token ``version`` and a fresh random ``jti``."""
+    claims = {"sub": subject, "iat": int(now), "exp": int(now + ttl_s), "ver": version,
+              "jti": secrets.token_urlsafe(16)}
     payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
     return f"{payload}.{_sign(payload, secret)}"
 
@@ -67,15 +71,18 @@ def read_token(token: str, secret: str, *, now: float) -> dict[str, Any]:
     payload, _, signature = token.partition(".")
     if not payload or not signature:
         raise InvalidToken("malformed token")
-    if not hmac.compare_digest(signature, _sign(payload, secret)):
+    # bytes: compare_digest refuses str with non-ASCII characters (a header may carry them)
+    if not hmac.compare_digest(signature.encode(), _sign(payload, secret).encode()):
         raise InvalidToken("bad signature")
     try:
         claims = json.loads(_unb64(payload))
     except ValueError as exc:
         raise InvalidToken("malformed token") from exc
-    if not isinstance(claims, dict) or not isinstance(claims.get("sub"), str):
-        raise InvalidToken("malformed token")
-    if float(claims.get("exp", 0)) <= now:
+    if not isinstance(claims, dict) or not isinstance(claims.get("sub"), str) \
+            or not isinstance(claims.get("jti"), str) or type(claims.get("ver")) is not int \
+            or type(claims.get("exp")) is not int:
+        raise InvalidToken("malformed token")  # also every token from before jti and ver
+    if claims["exp"] <= now:
         raise InvalidToken("token expired")
     return claims
 

@@ -13,7 +13,7 @@ from anlan.registry import Registry
 from anlan.settings import Settings
 from api.metrics import ApiMetrics
 from api.options import ApiOptions
-from api.ratelimit import RateLimiter
+from api.ratelimit import Budget, LoginThrottle, RateLimits
 from api.stream import StreamHub
 
 
@@ -26,9 +26,10 @@ class AppState:
     metrics: ApiMetrics
     hub: StreamHub
     registry: Registry  # gateways and sensors (settings.sensors_file)
-    limiter: RateLimiter  # per client (address + reporter id)
-    host_limiter: RateLimiter  # per address (a whole village may share one)
-    login_limiter: RateLimiter  # failed logins per address + username
+    limits: RateLimits  # the counts of every rate limit below
+    report_budget: Budget  # reports per client (address + reporter id)
+    report_address_budget: Budget  # reports per address (a whole village may share one)
+    login_throttle: LoginThrottle  # failed logins per address + user name, and per address
     pool: ConnectionPool[Any] | None = None
     producer: AIOKafkaProducer | None = None
     stream_ready: asyncio.Event = field(default_factory=asyncio.Event)

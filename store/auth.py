@@ -1,4 +1,5 @@
-"""Users and API tokens of the API (tables ``api_users``, ``api_tokens``; migration 0200).
+"""Users and tokens of the API (tables ``api_users``, ``api_tokens``, ``api_revoked_tokens``;
+migrations 0200, 0210).
 
 Hashing happens in the caller (``api.security``): this module stores and finds hashes only.
 Every function takes a psycopg connection and commits nothing itself unless noted (run it under
@@ -7,6 +8,7 @@ an autocommit connection or a transaction).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -15,7 +17,8 @@ from psycopg.rows import dict_row
 Conn = psycopg.Connection[Any]
 Row = dict[str, Any]
 
-_USER_COLUMNS = "username, display_name, password_hash, role, region, person_id, active, created_at"
+_USER_COLUMNS = ("username, display_name, password_hash, role, region, person_id, active, "
+                 "token_version, created_at")
 
 
 class UserExists(Exception):
@@ -54,6 +57,35 @@ def create_user(conn: Conn, username: str, password_hash: str, role: str, region
 def get_user(conn: Conn, username: str) -> Row | None:
     """The user named ``username`` (active or not), with its password hash."""
     return _one(conn, f"SELECT {_USER_COLUMNS} FROM api_users WHERE username = %s", (username,))
+
+
+def login_token_user(conn: Conn, username: str, jti: str) -> Row | None:
+    """The user named ``username`` with ``revoked``: whether the login token ``jti`` is on the
+    deny list (one round trip for every request with a login token)."""
+    return _one(conn, f"SELECT {_USER_COLUMNS}, EXISTS (SELECT 1 FROM api_revoked_tokens "
+                "WHERE jti = %s) AS revoked FROM api_users WHERE username = %s", (jti, username))
+
+
+def revoke_login_token(conn: Conn, jti: str, username: str, expires_at: datetime) -> None:
+    """Put one login token on the deny list (until ``expires_at``), and drop expired entries."""
+    with conn.transaction():
+        conn.execute("INSERT INTO api_revoked_tokens (jti, username, expires_at) "
+                     "SELECT %s, username, %s FROM api_users WHERE username = %s "
+                     "ON CONFLICT (jti) DO NOTHING", (jti, expires_at, username))
+        conn.execute("DELETE FROM api_revoked_tokens WHERE expires_at < now()")
+
+
+def revoke_all_tokens(conn: Conn, username: str) -> bool:
+    """Void every token of ``username``: raise the token version (older login tokens stop
+    working) and revoke the live API tokens. False when there is no such user."""
+    with conn.transaction():
+        cur = conn.execute("UPDATE api_users SET token_version = token_version + 1, "
+                           "updated_at = now() WHERE username = %s", (username,))
+        if cur.rowcount != 1:
+            return False
+        conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE username = %s "
+                     "AND revoked_at IS NULL", (username,))
+    return True
 
 
 def list_users(conn: Conn, scope: str | None = None) -> list[Row]:

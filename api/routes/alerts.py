@@ -22,10 +22,13 @@ from api.deps import ActingUser, CurrentUser, DbConn, State, User
 from api.evidence import evidence_sensors
 from api.plan_lookup import plan_for_hazard
 from api.timeline import TimelineEntry, build_timeline
+from api.validation import RequestBody
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 LevelName = Literal["IV", "III", "II", "I"]
 REGION = r"^\d{6}(\d{3}){0,2}(-G\d+)?$"
+# ids carry "#", ":" and (through sensor ids) maybe "/": `:path` routes them percent-encoded
+AlertId = Annotated[str, Path(max_length=128, description="the alert id, percent-encoded")]
 
 
 class AlertSummary(BaseModel):
@@ -78,7 +81,7 @@ class CommandAccepted(BaseModel):
     status: str = "accepted"
 
 
-class ActionBody(BaseModel):
+class ActionBody(RequestBody):
     note: str = Field("", max_length=500)
 
 
@@ -86,7 +89,7 @@ class EscalateBody(ActionBody):
     level: LevelName | None = Field(None, description="raise to this level (default: one up)")
 
 
-class ManualAlert(BaseModel):
+class ManualAlert(RequestBody):
     region: str = Field(pattern=REGION)
     hazard: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")
     level: LevelName
@@ -130,8 +133,8 @@ def list_alerts(
     return [_summary(r) for r in rows]
 
 
-@router.get("/{alert_id}", response_model=AlertDetail)
-def get_alert(alert_id: Annotated[str, Path(max_length=128)], user: CurrentUser,
+@router.get("/{alert_id:path}", response_model=AlertDetail)
+def get_alert(alert_id: AlertId, user: CurrentUser,
               conn: DbConn) -> AlertDetail:
     """One alert with its evidence, its incident's timeline and the delivery log."""
     row = _scoped_alert(conn, user, alert_id)
@@ -167,25 +170,25 @@ def _act(kind: str, alert_id: str, body: ActionBody, user: User, conn: DbConn,
     return CommandAccepted(command_id=cmd.command_id, kind=kind, target=cmd.target)
 
 
-@router.post("/{alert_id}/ack", response_model=CommandAccepted,
+@router.post("/{alert_id:path}/ack", response_model=CommandAccepted,
              status_code=status.HTTP_202_ACCEPTED)
-def ack(alert_id: str, user: ActingUser, conn: DbConn, state: State, idem: IdemKey = None,
+def ack(alert_id: AlertId, user: ActingUser, conn: DbConn, state: State, idem: IdemKey = None,
         body: ActionBody | None = None) -> CommandAccepted:
     """Acknowledge the alert's incident (stops the escalation clock)."""
     return _act("ack", alert_id, body or ActionBody(note=""), user, conn, state, idem=idem)
 
 
-@router.post("/{alert_id}/resolve", response_model=CommandAccepted,
+@router.post("/{alert_id:path}/resolve", response_model=CommandAccepted,
              status_code=status.HTTP_202_ACCEPTED)
-def resolve(alert_id: str, user: ActingUser, conn: DbConn, state: State,
+def resolve(alert_id: AlertId, user: ActingUser, conn: DbConn, state: State,
             idem: IdemKey = None, body: ActionBody | None = None) -> CommandAccepted:
     """Resolve the alert's incident (a Cancel alert follows)."""
     return _act("resolve", alert_id, body or ActionBody(note=""), user, conn, state, idem=idem)
 
 
-@router.post("/{alert_id}/escalate", response_model=CommandAccepted,
+@router.post("/{alert_id:path}/escalate", response_model=CommandAccepted,
              status_code=status.HTTP_202_ACCEPTED)
-def escalate(alert_id: str, user: ActingUser, conn: DbConn, state: State,
+def escalate(alert_id: AlertId, user: ActingUser, conn: DbConn, state: State,
              idem: IdemKey = None, body: EscalateBody | None = None) -> CommandAccepted:
     """Escalate the incident (to ``level``, or notify the next tier up)."""
     body = body or EscalateBody(note="", level=None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
@@ -12,16 +12,26 @@ from pydantic import BaseModel, Field, ValidationError
 
 from api import accounts
 from api.data import audit
-from api.deps import STREAM_COOKIE, AdminUser, CurrentUser, DbConn, State, User
+from api.deps import (
+    STREAM_COOKIE,
+    AdminUser,
+    BearerCredentials,
+    CurrentUser,
+    DbConn,
+    State,
+    User,
+    login_claims,
+)
 from api.scope import ROLES
-from api.security import hash_password, sign_token, verify_password
+from api.security import API_TOKEN_PREFIX, hash_password, sign_token, verify_password
+from api.validation import RequestBody
 from store import auth as auth_repo
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 users_router = APIRouter(prefix="/users", tags=["auth"])
 
 
-class Login(BaseModel):
+class Login(RequestBody):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
 
@@ -33,7 +43,7 @@ class LoginResult(BaseModel):
     user: User
 
 
-class TokenRequest(BaseModel):
+class TokenRequest(RequestBody):
     name: str = Field(min_length=1, max_length=100, description="what the token is for")
 
 
@@ -52,7 +62,7 @@ class TokenInfo(BaseModel):
     revoked_at: datetime | None
 
 
-class NewUser(BaseModel):
+class NewUser(RequestBody):
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=8, max_length=256)
     role: str = Field(pattern="^(" + "|".join(ROLES) + ")$")
@@ -71,8 +81,10 @@ async def login_body(request: Request) -> Login:
                                          if form.get(k) is not None})
         return Login.model_validate_json(await request.body() or b"{}")
     except ValidationError as exc:
+        # without the input: a body that is not UTF-8 text would be echoed back as bytes
         raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]) from exc
+            [{**e, "loc": ("body", *e["loc"])}
+             for e in exc.errors(include_url=False, include_input=False)]) from exc
 
 
 LOGIN_OPENAPI = {"requestBody": {"required": True, "content": {
@@ -80,24 +92,29 @@ LOGIN_OPENAPI = {"requestBody": {"required": True, "content": {
     "application/x-www-form-urlencoded": {"schema": Login.model_json_schema()}}}}
 
 
-@router.post("/login", response_model=LoginResult, openapi_extra=LOGIN_OPENAPI)
+@router.post("/login", response_model=LoginResult, openapi_extra=LOGIN_OPENAPI,
+             responses={429: {"description": "too many failed logins from this address (or "
+                              "for this name from it); see Retry-After"}})
 def login(body: Annotated[Login, Depends(login_body)], state: State, conn: DbConn,
           request: Request, response: Response) -> LoginResult:
     """Exchange a username and password (JSON or form) for a signed login token. The token is
     also set as an HttpOnly cookie valid only for ``/api/v1/stream`` (EventSource sends it, so
-    no token travels in a URL)."""
-    key = f"{request.client.host if request.client else '?'}|{body.username}"
-    wait = state.login_limiter.retry_after(key, time.monotonic())
+    no token travels in a URL). Failed logins are limited per address and user name and per
+    address (429 with ``Retry-After`` once spent)."""
+    address = request.client.host if request.client else "?"
+    wait = state.login_throttle.retry_after(address, body.username)
     if wait > 0:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins; wait",
-                            headers={"Retry-After": str(int(wait) + 1)})
+                            headers={"Retry-After": str(wait)})
     row = auth_repo.get_user(conn, body.username)
     if row is None or not row["active"] or not verify_password(body.password,
                                                                row["password_hash"]):
-        state.login_limiter.allow(key, time.monotonic())  # failures use up the bucket
+        state.login_throttle.failed(address, body.username)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
+    state.login_throttle.succeeded(address, body.username)
     ttl = state.options.token_ttl_s
-    token = sign_token(row["username"], state.settings.api_secret, now=time.time(), ttl_s=ttl)
+    token = sign_token(row["username"], state.settings.api_secret, now=time.time(), ttl_s=ttl,
+                       version=row["token_version"])
     user = User(username=row["username"], display_name=row["display_name"], role=row["role"],
                 region=row["region"], person_id=row["person_id"])
     response.set_cookie(STREAM_COOKIE, token, max_age=int(ttl), path="/api/v1/stream",
@@ -107,9 +124,20 @@ def login(body: Annotated[Login, Depends(login_body)], state: State, conn: DbCon
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(response: Response) -> None:
-    """Forget the stream cookie (login tokens expire on their own)."""
+def logout(creds: BearerCredentials, state: State, conn: DbConn, response: Response) -> None:
+    """End the login token sent as ``Authorization: Bearer``: it is put on the deny list
+    (every API process refuses it from now on), and the stream cookie is deleted. Always 204;
+    API tokens (``anl_…``) are revoked with ``DELETE /auth/tokens/{id}`` instead."""
     response.delete_cookie(STREAM_COOKIE, path="/api/v1/stream")
+    if creds is None or creds.credentials.startswith(API_TOKEN_PREFIX):
+        return
+    try:
+        claims = login_claims(state, creds.credentials)
+    except HTTPException:
+        return  # expired or not ours: nothing to end
+    auth_repo.revoke_login_token(conn, claims["jti"], claims["sub"],
+                                 datetime.fromtimestamp(claims["exp"], UTC))
+    audit.record(conn, claims["sub"], "logout", None, {})
 
 
 @router.get("/me", response_model=User)
@@ -157,7 +185,9 @@ def create_user(body: NewUser, user: AdminUser, conn: DbConn) -> User:
     return User(**{k: row[k] for k in User.model_fields})
 
 
-class UserChange(BaseModel):
+class UserChange(RequestBody):
+    """What an administrator may change; any other field is a 422."""
+
     active: bool | None = Field(None, description="false: the user can no longer log in, and "
                                 "their login and API tokens stop working at once")
     password: str | None = Field(None, min_length=8, max_length=256)
@@ -177,3 +207,17 @@ def change_user(username: Annotated[str, Path(max_length=64)], body: UserChange,
         auth_repo.set_password(conn, username, hash_password(body.password))
     audit.record(conn, user.username, "change_user", username,
                  {"active": body.active, "password": body.password is not None})
+
+
+@users_router.post("/{username}/revoke-tokens", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_user_tokens(username: Annotated[str, Path(max_length=64)], user: AdminUser,
+                       conn: DbConn) -> None:
+    """Void all of a user's tokens at once (a lost phone, a leaked token): every login token
+    issued so far and every API token. The user may log in again (disable them with
+    ``PATCH /users/{name}`` to stop that)."""
+    row = auth_repo.get_user(conn, username)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no user {username}")
+    user.check_region(row["region"])
+    auth_repo.revoke_all_tokens(conn, username)
+    audit.record(conn, user.username, "revoke_tokens", username, {})

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from api.data import sensors as sensor_repo
 from api.deps import ActingUser, DbConn, State, User
 from api.scope import in_scope
+from api.validation import RequestBody, invalid
 from contingency_plans import Plan, PlanError, load_plan, parse_plan
 from contingency_plans.backtest import (
     BacktestError,
@@ -35,7 +36,7 @@ MAX_RANGE = timedelta(days=62)
 PLAN_ID = Path(pattern=r"^[a-z][a-z0-9_]*$")
 
 
-class StoredRange(BaseModel):
+class StoredRange(RequestBody):
     since: AwareDatetime
     until: AwareDatetime
     region: str | None = Field(None, pattern=r"^\d{6}(\d{3}){0,2}(-G\d+)?$")
@@ -108,8 +109,7 @@ async def backtest_upload(user: ActingUser, state: State, readings: UploadFile,
     """Backtest uploaded readings (CSV ``ts,sensor,kind,value``) and optional reports (CSV
     ``ts,kind,region``) against a shipped plan (``plan_id``) or an uploaded plan (``plan``)."""
     if (plan_id is None) == (plan is None):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            "give either plan_id or a plan file")
+        raise invalid(("body", "plan_id"), "give either plan_id or a plan file")
     files = {"readings": await readings.read(MAX_UPLOAD + 1),
              "reports": await reports.read(MAX_UPLOAD + 1) if reports else None,
              "plan": await plan.read(MAX_UPLOAD + 1) if plan else None}
@@ -125,7 +125,7 @@ def _run_upload(state: State, user: User, plan_id: str | None, files: dict[str, 
         chosen = _find_plan(state, plan_id) if plan_id else parse_plan(
             (files["plan"] or b"").decode("utf-8", errors="replace"), plan_name or "plan.yaml")
     except PlanError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise invalid(("body", "plan"), str(exc)) from exc
     with tempfile.TemporaryDirectory(prefix="anlan-backtest-") as tmp:
         paths = {}
         for name in ("readings", "reports"):
@@ -138,8 +138,12 @@ def _run_upload(state: State, user: User, plan_id: str | None, files: dict[str, 
             reports = read_reports(paths["reports"], problems) if "reports" in paths else []
         except BacktestError as exc:
             msg = str(exc).replace(str(tmp) + "/", "")
+<<<<<<< HEAD
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, msg) from exc
         problems = [p.replace(str(tmp) + "/", "") for p in problems]
+=======
+            raise invalid(("body", "readings"), msg) from exc
+>>>>>>> issue13-api
     if len(readings) > MAX_READINGS:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
                             f"at most {MAX_READINGS} readings per backtest")

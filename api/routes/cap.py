@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
+from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
@@ -49,19 +50,25 @@ def feed(request: Request, conn: DbConn,
     sub(root, "link", rel="self", href=f"{base}/api/v1/cap/feed.atom")
     for r in rows:
         entry = sub(root, "entry")
-        sub(entry, "id", f"urn:anlan:alert:{r['alert_id']}")
+        sub(entry, "id", f"urn:anlan:alert:{quote(r['alert_id'], safe='')}")
         sub(entry, "title", r["headline"])
         sub(entry, "updated", r["sent"].isoformat())
         sub(entry, "summary", r["description"] or r["headline"])
         sub(entry, "category", term=f"{r['hazard']}:{r['level']}")
         sub(entry, "link", rel="alternate", type=CAP_TYPE,
-            href=f"{base}/api/v1/cap/{r['alert_id']}.xml")
+            href=cap_url(base, r["alert_id"]))
     body = ET.tostring(root, encoding="unicode")
     return Response('<?xml version="1.0" encoding="UTF-8"?>\n' + body,
                     media_type="application/atom+xml; charset=utf-8")
 
 
-@router.get("/{alert_id}.xml", response_class=Response,
+def cap_url(base: str, alert_id: str) -> str:
+    """The URL of an alert's CAP document: the id percent-encoded whole (ids carry ``#``,
+    ``:`` and whatever a sensor id holds, ``/`` included)."""
+    return f"{base}/api/v1/cap/{quote(alert_id, safe='')}.xml"
+
+
+@router.get("/{alert_id:path}.xml", response_class=Response,
             responses={200: {"content": {CAP_TYPE: {}}}})
 def cap_document(alert_id: Annotated[str, Path(max_length=128)], conn: DbConn) -> Response:
     """The CAP 1.2 XML of one alert."""

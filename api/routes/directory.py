@@ -10,6 +10,7 @@ import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, UploadFile, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -19,6 +20,7 @@ from api.data import audit
 from api.data import directory as repo
 from api.deps import CurrentUser, DbConn, DirectoryUser, User
 from api.scope import DIRECTORY_ROLES, in_scope
+from api.validation import check_storable, invalid
 
 router = APIRouter(prefix="/directory", tags=["directory"])
 
@@ -42,8 +44,8 @@ def _visible(user: User, section: str, entry: BaseModel) -> dict[str, Any]:
     return data
 
 
-def _fail(exc: PermanentError) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
+def _fail(exc: PermanentError) -> RequestValidationError:
+    return invalid(("body",), str(exc))
 
 
 def _add_section(section: str, model: type[BaseModel], key: str, region_field: str) -> None:
@@ -55,8 +57,9 @@ def _add_section(section: str, model: type[BaseModel], key: str, region_field: s
     def put_entry(entry_id: Annotated[str, Path(max_length=64)], body: model,  # type: ignore[valid-type]
                   user: DirectoryUser, conn: DbConn) -> dict[str, Any]:
         if getattr(body, key) != entry_id:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                                f"{key} in the body ({getattr(body, key)}) differs from the path")
+            raise invalid(("body", key),
+                          f"{key} in the body ({getattr(body, key)}) differs from the path")
+        check_storable(body, ("body",))
         user.check_region(getattr(body, region_field))
         existing = next((e for e in getattr(repo.load(conn), section)
                          if getattr(e, key) == entry_id), None)
@@ -85,9 +88,9 @@ def _add_section(section: str, model: type[BaseModel], key: str, region_field: s
 
     router.add_api_route(f"/{section}", list_entries, methods=["GET"],
                          summary=f"List {section} in your area", name=f"list_{section}")
-    router.add_api_route(f"/{section}/{{entry_id}}", put_entry, methods=["PUT"],
+    router.add_api_route(f"/{section}/{{entry_id:path}}", put_entry, methods=["PUT"],
                          summary=f"Create or replace one of {section}", name=f"put_{section}")
-    router.add_api_route(f"/{section}/{{entry_id}}", delete_entry, methods=["DELETE"],
+    router.add_api_route(f"/{section}/{{entry_id:path}}", delete_entry, methods=["DELETE"],
                          status_code=status.HTTP_204_NO_CONTENT,
                          summary=f"Delete one of {section}", name=f"delete_{section}")
 
@@ -107,6 +110,7 @@ async def import_file(file: UploadFile, user: DirectoryUser, conn: DbConn) -> Im
     administrators only). Every row must lie in your area."""
     name = file.filename or "upload"
     text = (await file.read()).decode("utf-8-sig", errors="replace")
+    check_storable(text, ("body", "file"))
     return await run_in_threadpool(_import_sync, name, text, user, conn)
 
 
@@ -123,8 +127,7 @@ def _import_sync(name: str, text: str, user: User, conn: Any) -> ImportResult:
                                 "a whole directory is imported by a county administrator")
         action = repo.import_yaml
     else:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            "file must be .csv (people) or .yaml (whole directory)")
+        raise invalid(("body", "file"), "file must be .csv (people) or .yaml (whole directory)")
     try:
         result = action(conn, text, source)
     except PermanentError as exc:

@@ -55,7 +55,8 @@ async def readyz(state: State) -> JSONResponse:
                         status_code=200 if ok else 503)
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=Response,
+            responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}}})
 async def metrics(state: State) -> Response:
     """Prometheus text exposition of this process's metrics."""
     state.metrics.stream_clients.set(len(state.hub.clients))

@@ -56,7 +56,7 @@ def list_incidents(
     return [Incident(**{k: r[k] for k in Incident.model_fields}) for r in rows]
 
 
-@router.get("/{incident_id}", response_model=IncidentDetail)
+@router.get("/{incident_id:path}", response_model=IncidentDetail)
 def get_incident(incident_id: Annotated[str, Path(max_length=128)], user: CurrentUser,
                  conn: DbConn) -> IncidentDetail:
     """One incident with its alerts, tasks, delivery log and timeline."""

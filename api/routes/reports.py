@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
@@ -13,12 +12,13 @@ from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from anlan.events import Report
 from api.commands import send_report
 from api.deps import State
+from api.validation import RequestBody
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 REGION_PATTERN = r"^\d{6}(\d{3}){0,2}(-G\d+)?$"
 
 
-class ReportIn(BaseModel):
+class ReportIn(RequestBody):
     """A report: what (kind), where (region id and/or lat/lon), optional text and time."""
 
     reporter_id: str = Field(min_length=1, max_length=64, pattern=r"^[\w.@:+-]+$")
@@ -44,22 +44,23 @@ class ReportAccepted(BaseModel):
     status: str = "accepted"
 
 
-def _client_key(request: Request, body: ReportIn) -> str:
-    host = request.client.host if request.client else "unknown"
-    return f"{host}|{body.reporter_id}"
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ReportAccepted)
 def post_report(body: ReportIn, request: Request, state: State) -> ReportAccepted:
     """Accept a report onto ``anlan.reports.raw`` (source ``http``). At most a few per minute
     per client (address and reporter); 429 with ``Retry-After`` beyond that."""
-    key = _client_key(request, body)
-    now = time.monotonic()
-    if not (state.limiter.allow(key, now) and state.host_limiter.allow(key.split("|")[0], now)):
+    address = _address(request)
+    client = f"{address}|{body.reporter_id}"
+    if not (state.limits.hit(state.report_budget, client)
+            and state.limits.hit(state.report_address_budget, address)):
         state.metrics.reports.labels("rate_limited").inc()
-        retry = max(1, int(state.limiter.retry_after(key, now) + 0.999))
+        retry = max(state.limits.retry_after(state.report_budget, client),
+                    state.limits.retry_after(state.report_address_budget, address))
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many reports; slow down",
-                            headers={"Retry-After": str(retry)})
+                            headers={"Retry-After": str(max(1, retry))})
     ts = body.ts or datetime.now(UTC)
     report = Report(report_id=uuid.uuid4().hex, reporter_id=body.reporter_id, kind=body.kind,
                     region=body.region, lat=body.lat, lon=body.lon, text=body.text, ts=ts,

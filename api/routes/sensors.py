@@ -12,6 +12,7 @@ from anlan.registry import KINDS
 from api.data import sensors as repo
 from api.deps import CurrentUser, DbConn, State
 from api.scope import in_scope
+from api.validation import invalid
 
 router = APIRouter(prefix="/sensors", tags=["sensors"])
 gateways_router = APIRouter(prefix="/gateways", tags=["sensors"])
@@ -75,7 +76,7 @@ def list_sensors(user: CurrentUser, conn: DbConn, state: State,
     return sorted(out, key=lambda s: s.sensor_id)
 
 
-@router.get("/{sensor_id}/history", response_model=History)
+@router.get("/{sensor_id:path}/history", response_model=History)
 def sensor_history(sensor_id: Annotated[str, Path(max_length=64)], user: CurrentUser,
                    conn: DbConn, state: State, since: AwareDatetime | None = None,
                    until: AwareDatetime | None = None) -> History:
@@ -87,7 +88,7 @@ def sensor_history(sensor_id: Annotated[str, Path(max_length=64)], user: Current
     until = until or datetime.now(UTC)
     since = since or until - timedelta(hours=6)
     if since >= until:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since must be before until")
+        raise invalid(("query", "since"), "since must be before until")
     resolution, rows = repo.history(conn, sensor_id, since, until)
     return History(sensor_id=sensor_id, kind=info.kind, unit=KINDS.get(info.kind),
                    resolution=resolution,

@@ -21,6 +21,7 @@ from api.commands import produce
 from api.data import audit
 from api.data import tasks as repo
 from api.deps import CurrentUser, DbConn, State
+from api.validation import RequestBody
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 links_router = APIRouter(prefix="/links", tags=["tasks"])
@@ -62,7 +63,7 @@ class LinkTask(BaseModel):
     expires_at: datetime
 
 
-class LinkReply(BaseModel):
+class LinkReply(RequestBody):
     note: str = Field("", max_length=500)
 
 
@@ -86,7 +87,7 @@ def list_tasks(user: CurrentUser, conn: DbConn,
                                                limit=limit)]
 
 
-@router.get("/{task_id}", response_model=TaskDetail)
+@router.get("/{task_id:path}", response_model=TaskDetail)
 def get_task(task_id: Annotated[str, Path(max_length=128)], user: CurrentUser,
              conn: DbConn) -> TaskDetail:
     """One task with its state changes and who was offered it."""

@@ -97,7 +97,8 @@ def seeded_db(api_settings: Settings) -> str:
 
 @pytest.fixture(scope="session")
 def api_server(api_settings: Settings, seeded_db: str) -> Iterator[Server]:
-    server = Server(api_settings, ApiOptions(report_per_minute=60, report_burst=3)).start()
+    options = ApiOptions(report_limit="3/minute", report_address_limit="60/minute")
+    server = Server(api_settings, options).start()
     yield server
     server.stop()
 

@@ -53,11 +53,11 @@ def test_directory_validation(as_user: Callable[[str], httpx.Client]) -> None:
     assert {e["loc"][-1] for e in bad.json()["detail"]} >= {"name", "roles"}
     dangling = c.put("/api/v1/directory/people/p-z", json=person("p-z", "360121100009"))
     assert dangling.status_code == 422
-    assert "region 360121100009 is not in the directory" in dangling.json()["detail"]
+    assert "region 360121100009 is not in the directory" in dangling.json()["detail"][0]["msg"]
     mismatch = c.put("/api/v1/directory/people/p-q", json=person("p-z", "360121100"))
     assert mismatch.status_code == 422
     in_use = c.delete("/api/v1/directory/people/p-gw-hkc1")  # responsible for residents
-    assert in_use.status_code == 422 and "responsible" in in_use.json()["detail"]
+    assert in_use.status_code == 422 and "responsible" in in_use.json()["detail"][0]["msg"]
 
 
 def test_regions_volunteers_vulnerable(as_user: Callable[[str], httpx.Client]) -> None:
@@ -100,7 +100,7 @@ def test_csv_import(as_user: Callable[[str], httpx.Client], db: psycopg.Connecti
     assert bad.status_code == 422
     missing = as_user("admin").post("/api/v1/directory/import",
                                     files={"file": ("p.csv", broken.encode())})
-    assert missing.status_code == 422 and "missing columns" in missing.json()["detail"]
+    assert missing.status_code == 422 and "missing columns" in missing.json()["detail"][0]["msg"]
     assert c.post("/api/v1/directory/import", files={
         "file": ("d.yaml", b"regions: []")}).status_code == 403
     assert c.post("/api/v1/directory/import").status_code == 422

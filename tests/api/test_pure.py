@@ -1,5 +1,5 @@
-"""Pure parts of the API: password hashing, tokens, scoping, rate limiting, evidence, timeline,
-the SSE hub."""
+"""Pure parts of the API: password hashing, tokens, scoping, rate limiting, request validation,
+evidence, timeline, the SSE hub."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from anlan.events import Alert, IncidentEvent, Level
 from api.evidence import evidence_sensors
-from api.ratelimit import RateLimiter
+from api.ratelimit import Budget, LoginThrottle, RateLimits
 from api.scope import in_scope, narrow
 from api.security import (
     InvalidToken,
+    _b64,
+    _sign,
     hash_password,
     new_api_token,
     read_token,
@@ -23,6 +26,7 @@ from api.security import (
 )
 from api.stream import StreamHub, decode, sse_events
 from api.timeline import build_timeline
+from api.validation import RequestBody, find_text_problem, text_problem
 
 T0 = datetime(2026, 7, 20, 8, 0, tzinfo=UTC)
 
@@ -37,15 +41,40 @@ def test_password_hash_roundtrip() -> None:
 
 
 def test_login_token_sign_and_read() -> None:
-    token = sign_token("cg_officer", "k", now=1000.0, ttl_s=60)
-    assert read_token(token, "k", now=1059.0)["sub"] == "cg_officer"
+    token = sign_token("cg_officer", "k", now=1000.0, ttl_s=60, version=3)
+    claims = read_token(token, "k", now=1059.0)
+    assert (claims["sub"], claims["ver"]) == ("cg_officer", 3) and len(claims["jti"]) >= 16
+    assert read_token(sign_token("x", "k", now=1000.0, ttl_s=60), "k", now=1000.0)["jti"] \
+        != claims["jti"]
     with pytest.raises(InvalidToken, match="expired"):
         read_token(token, "k", now=1060.0)
     with pytest.raises(InvalidToken, match="signature"):
         read_token(token, "other-key", now=1000.0)
-    for bad in ("", "abc", "a.b", token.split(".")[0] + ".", "." + token.split(".")[1]):
+    old_style = _b64(b'{"sub":"cg_officer","exp":2000}')  # from before jti and ver
+    for bad in ("", "abc", "a.b", token.split(".")[0] + ".", "." + token.split(".")[1],
+                token.split(".")[0] + ".sig\u00e9", f"{old_style}.{_sign(old_style, 'k')}"):
         with pytest.raises(InvalidToken):
             read_token(bad, "k", now=1000.0)
+
+
+@pytest.mark.parametrize("text,problem", [
+    ("河口村 ok", None), ("a\x00b", "NUL"), ("\ud83d", "surrogate"), ("\ud83d\ude00", "surrogate"),
+    ("\U0001f600", None)])
+def test_text_problem(text: str, problem: str | None) -> None:
+    found = text_problem(text)
+    assert (found is None) if problem is None else (problem in (found or ""))
+
+
+def test_request_bodies_refuse_unknown_fields_and_unstorable_text() -> None:
+    class Body(RequestBody):
+        name: str
+        tags: tuple[str, ...] = ()
+
+    assert Body(name="x", tags=["y"]).name == "x"
+    for bad in ({"name": "x", "nmae": "y"}, {"name": "a\x00"}, {"name": "x", "tags": ["\udc00"]}):
+        with pytest.raises(ValidationError):
+            Body.model_validate(bad)
+    assert find_text_problem({"k\x00": 1}) and not find_text_problem({"k": [1, "ok"]})
 
 
 def test_api_tokens_are_random_and_hashed() -> None:
@@ -77,21 +106,32 @@ def test_narrow() -> None:
     assert narrow("360121100", "360121101") is None
 
 
-def test_rate_limiter_bursts_then_refills() -> None:
-    rl = RateLimiter(per_minute=6, burst=2)
-    assert [rl.allow("a", 0.0) for _ in range(3)] == [True, True, False]
-    assert rl.allow("b", 0.0)  # per key
-    assert rl.retry_after("a", 0.0) == pytest.approx(10.0)
-    assert rl.retry_after("a", 4.0) == pytest.approx(6.0)
-    assert not rl.allow("a", 9.0) and rl.allow("a", 20.0)
-    assert rl.retry_after("b", 100.0) == 0.0
+def test_rate_limits_count_per_budget_and_key() -> None:
+    limits = RateLimits()
+    budget = Budget.of("x", "2 per 10 minutes")
+    assert [limits.hit(budget, "a") for _ in range(3)] == [True, True, False]
+    assert 590 <= limits.retry_after(budget, "a") <= 600
+    assert limits.retry_after(budget, "b") == 0 and limits.hit(budget, "b")  # per key
+    assert limits.hit(Budget.of("y", "2 per 10 minutes"), "a")  # per budget name
+    limits.clear(budget, "a")
+    assert limits.retry_after(budget, "a") == 0
 
 
-def test_rate_limiter_forgets_idle_clients() -> None:
-    rl = RateLimiter(per_minute=60, burst=1, max_clients=2)
-    for i, key in enumerate(("a", "b", "c")):
-        rl.allow(key, float(i * 100))
-    assert len(rl._buckets) <= 2
+def test_login_throttle_counts_per_name_and_per_address() -> None:
+    throttle = LoginThrottle(RateLimits(), per_name="2/minute", per_address="3/minute")
+    throttle.failed("10.0.0.1", "alice")
+    throttle.failed("10.0.0.1", "alice")
+    assert throttle.retry_after("10.0.0.1", "alice") > 0  # that name from there
+    assert throttle.retry_after("10.0.0.1", "bob") == 0
+    assert throttle.retry_after("10.0.0.2", "alice") == 0
+    throttle.failed("10.0.0.1", "bob")  # spraying: the address's budget is spent
+    assert throttle.retry_after("10.0.0.1", "carol") > 0
+    assert throttle.retry_after("10.0.0.2", "carol") == 0
+    other = LoginThrottle(RateLimits(), per_name="2/minute", per_address="10/minute")
+    other.failed("10.0.0.1", "alice")
+    other.failed("10.0.0.1", "alice")
+    other.succeeded("10.0.0.1", "alice")  # a right password forgets that name's failures
+    assert other.retry_after("10.0.0.1", "alice") == 0
 
 
 def test_evidence_sensors_of_a_sensor_assessment() -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
 
-from alerts.cap import validate_cap
+from alerts.cap import identifier_for, validate_cap
 from anlan.events import GatewayStatus, Level, Reading, Readings, Task
 from tests.api.helpers import alert_for, incident, store_events
 
@@ -107,6 +110,39 @@ def test_cap_document_and_feed(client: httpx.Client, seeded_db: str) -> None:
     other = client.get("/api/v1/cap/feed.atom", params={"region": "360121101"})
     assert a.alert_id not in other.text
     assert client.get("/api/v1/cap/nope.xml").status_code == 404
+
+
+def test_every_link_of_the_feed_is_followed(client: httpx.Client,
+                                            as_user: Callable[[str], httpx.Client],
+                                            seeded_db: str) -> None:
+    """Ids as the workers make them ("…#4"; a maintenance alert carries a sensor id, which
+    may hold "/" or "?"): every href of the feed, followed as given, is that alert's CAP."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"{uuid.uuid4().int % 1000:03d}Z"
+    rain = incident(CG_GRID, Level.II, incident_id=f"rainstorm-cma:{CG_GRID}:{stamp}")
+    gauge = incident(CG_GRID, Level.IV,
+                     incident_id=f"maintenance:sensor-rg/01 ?a=1&b=%41 河口:{stamp}")
+    alerts = [alert_for(rain).model_copy(update={"alert_id": f"{rain.incident_id}#4"}),
+              alert_for(gauge).model_copy(update={"alert_id": f"{gauge.incident_id}#1"})]
+    store_events(seeded_db, rain, gauge, *alerts)
+    feed = client.get("/api/v1/cap/feed.atom", params={"region": "360121100"})
+    assert feed.status_code == 200
+    atom = "{http://www.w3.org/2005/Atom}"
+    links = {e.findtext(f"{atom}id"): e.find(f"{atom}link").get("href")  # type: ignore[union-attr]
+             for e in ET.fromstring(feed.content).iter(f"{atom}entry")}
+    for a in alerts:
+        href = links[f"urn:anlan:alert:{quote(a.alert_id, safe='')}"]
+        assert "#" not in href and " " not in href and "?" not in href
+        with httpx.Client(timeout=15) as follower:  # the link as given, not our base URL
+            doc = follower.get(href)
+        assert doc.status_code == 200, (href, doc.text)
+        assert f"<identifier>{identifier_for(a)}</identifier>" in doc.text
+    for href in links.values():
+        assert httpx.get(href, timeout=15).status_code == 200, href
+    officer = as_user("cg_officer")  # the console's links: the same encoding
+    for a in alerts:
+        assert officer.get(f"/api/v1/alerts/{quote(a.alert_id, safe='')}").status_code == 200
+        assert officer.get(f"/api/v1/incidents/{quote(a.incident_id, safe='')}").json()[
+            "incident_id"] == a.incident_id
 
 
 def test_health_ready_metrics_docs(client: httpx.Client) -> None:
