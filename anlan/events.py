@@ -2,7 +2,8 @@
 
 Every event is a pydantic model with ``to_bytes`` / ``from_bytes``. Models are strict about
 what they accept so that a malformed event is rejected with a clear message (and dead-lettered)
-instead of travelling further. Times are timezone-aware; naive times are rejected.
+instead of travelling further. Times are timezone-aware; naive times are rejected. Integers are
+bounded to the database columns they land in (:mod:`anlan.bounds`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from datetime import datetime, timezone
 from typing import Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from anlan.bounds import Int32, Seq
 
 
 class Level(str, enum.Enum):
@@ -106,7 +109,7 @@ class GatewayMessage(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seq: int = Field(ge=0)
+    seq: Seq
     readings: list[RawReading] = Field(min_length=1, max_length=1000)
 
 
@@ -116,7 +119,7 @@ class RawReadings(Event):
     gateway_id: str
     mqtt_topic: str
     received_at: AwareDatetime
-    seq: int
+    seq: Seq
     readings: list[RawReading]
 
 
@@ -149,7 +152,7 @@ class Readings(Event):
     """``anlan.readings``: validated readings of one gateway message."""
 
     gateway_id: str
-    seq: int
+    seq: Seq
     received_at: AwareDatetime
     readings: list[Reading]
 
@@ -262,7 +265,7 @@ class Alert(Event):
         default_factory=list, description="who to notify: [{role, tier}] from the plan level"
     )
     ack_timeout_s: float | None = None
-    tier: int = 0  # escalation step: 0 = as the plan says, 1+ = escalated to higher tiers
+    tier: Int32 = 0  # escalation step: 0 = as the plan says, 1+ = escalated to higher tiers
 
 
 class Task(Event):
@@ -274,7 +277,7 @@ class Task(Event):
     state: Literal["open", "offered", "accepted", "checked_in", "completed", "cancelled", "expired"]
     region: str
     title: str
-    quota: int = 1
+    quota: Int32 = 1
     skills: list[str] = Field(default_factory=list)
     deadline: AwareDatetime | None = None
     ts: AwareDatetime
@@ -303,7 +306,7 @@ class Delivery(Event):
     incident_id: str
     recipient: str  # person id
     channel: str  # Apprise URL scheme (json, mailto, dingtalk…), never the secret URL
-    attempt: int
+    attempt: Int32
     outcome: Literal["sent", "failed", "retrying", "gave_up", "skipped"]
     error: str | None = None
     at: AwareDatetime = Field(default_factory=utcnow)

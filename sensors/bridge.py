@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -71,10 +72,12 @@ class BridgeStats:
 class Bridge:
     """Consume the gateways' MQTT topics and produce them to Kafka; see the module docstring."""
 
-    def __init__(self, settings: Settings, registry: Registry, *, client_id: str | None = None,
-                 session_expiry_s: int = SESSION_EXPIRY_S, keepalive: int = 30) -> None:
+    def __init__(self, settings: Settings, registry: Registry, *, regions: Collection[str],
+                 client_id: str | None = None, session_expiry_s: int = SESSION_EXPIRY_S,
+                 keepalive: int = 30) -> None:
         self.settings = settings
         self.registry = registry
+        self.regions = regions  # the directory's region ids (reports must name one)
         self.client_id = client_id or settings.mqtt_client_id
         self.session_expiry_s = session_expiry_s
         self.keepalive = keepalive
@@ -285,7 +288,7 @@ class Bridge:
     async def _handle(self, generation: int, mid: int, qos: int, topic: str,
                       payload: bytes) -> None:
         self.stats.received += 1
-        records = route(topic, payload, self.registry, datetime.now(timezone.utc))
+        records = route(topic, payload, self.registry, datetime.now(UTC), regions=self.regions)
         entry = _Entry(generation, mid, qos, remaining=len(records))
         self._pending.append(entry)
         for record in records:

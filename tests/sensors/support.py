@@ -33,6 +33,7 @@ def bridge_env(settings: Settings, ready_dir: Path) -> dict[str, str]:
         "ANLAN_MQTT_CLIENT_ID": settings.mqtt_client_id,
         "ANLAN_MQTT_SHARE_GROUP": settings.mqtt_share_group,
         "ANLAN_SENSORS_FILE": str(settings.sensors_file),
+        "ANLAN_DIRECTORY_FILE": str(settings.directory_file),
         "ANLAN_BRIDGE_MAX_INFLIGHT": str(settings.bridge_max_inflight),
         "ANLAN_READY_DIR": str(ready_dir),
         "PYTHONUNBUFFERED": "1",
