@@ -13,7 +13,7 @@ import enum
 from datetime import datetime, timezone
 from typing import Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from anlan.bounds import Int32, Seq
 
@@ -163,6 +163,31 @@ class GatewayStatus(Event):
     gateway_id: str
     status: Literal["online", "offline"]
     at: AwareDatetime
+
+
+class SeqGap(Event):
+    """``anlan.gateways.status``: messages of a gateway that the bridge never received.
+
+    The bridge follows each gateway's ``seq``; seqs skipped and not received within a grace
+    period (``first_missing`` … ``last_missing``) are reported once, as a gap: most likely an
+    MQTT broker that dropped messages it had acknowledged to the gateway (a full queue). Not a
+    gap: duplicates, re-sends, a backlog arriving newest first, a restarted counter."""
+
+    gateway_id: str
+    first_missing: Seq
+    last_missing: Seq
+    missing: Seq
+    at: AwareDatetime  # when the bridge reported it
+    bridge: str = ""  # the reporting bridge's MQTT client id
+
+
+GatewayEvent = GatewayStatus | SeqGap
+_GATEWAY_EVENT: TypeAdapter[GatewayEvent] = TypeAdapter(GatewayEvent)
+
+
+def gateway_event(data: bytes | str) -> GatewayEvent:
+    """An event of ``anlan.gateways.status``: a :class:`GatewayStatus` or a :class:`SeqGap`."""
+    return _GATEWAY_EVENT.validate_json(data)
 
 
 # ---------------------------------------------------------------- reports
