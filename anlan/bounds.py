@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -35,6 +36,8 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 """Readings older than this are implausible (a gateway clock that lost its time)."""
 REPORT_MAX_AGE = timedelta(days=7)
 """A report older than this is not news: it is rejected rather than counted as current."""
+REPORT_NEEDS_REGION = ("a report needs 'region', a region id of the directory: lat/lon alone "
+                       "cannot be located (the directory has no geometry)")
 
 
 def report_time_problem(ts: datetime, now: datetime) -> str | None:
@@ -81,8 +84,16 @@ def bad_unicode_at(value: Any, path: str = "") -> str | None:
     return None
 
 
-def check_unicode(text: str) -> str:
-    """A pydantic ``AfterValidator``: reject a string holding a lone surrogate."""
-    if has_bad_unicode(text):
-        raise ValueError("invalid unicode: a lone surrogate (\\ud800-\\udfff) is not text")
-    return text
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # \ud800 … \udfff
+
+
+def bad_unicode_in_json(raw: bytes, parsed: Any) -> str | None:
+    """:func:`bad_unicode_at` of ``parsed`` (the JSON ``raw`` decoded), skipped when ``raw``
+    has no surrogate escape: only an escape can put a lone surrogate in decoded JSON."""
+    return bad_unicode_at(parsed) if _SURROGATE_ESCAPE.search(raw) else None
+
+
+def invalid_unicode(where: str) -> str:
+    """The reason for a lone surrogate found at ``where``."""
+    return (f"invalid unicode in field {where}: a lone surrogate (\\ud800-\\udfff escape "
+            "without its pair) is not text")

@@ -24,7 +24,15 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from anlan import topics
-from anlan.bounds import BIGINT_MAX, CLOCK_SKEW, EARLIEST, bad_unicode_at, report_time_problem
+from anlan.bounds import (
+    BIGINT_MAX,
+    CLOCK_SKEW,
+    EARLIEST,
+    REPORT_NEEDS_REGION,
+    bad_unicode_in_json,
+    invalid_unicode,
+    report_time_problem,
+)
 from anlan.events import (
     DeadLetter,
     GatewayMessage,
@@ -298,15 +306,11 @@ class ReportMessage(BaseModel):
                               "ahead of the bridge's clock and at most 7 days old")
 
 
-NO_GEOMETRY = ("a report needs 'region' (a region id of the directory): lat/lon alone cannot "
-               "be located, the directory has no geometry")
-
-
 def _report_record(reporter_id: str, payload: bytes, regions: Collection[str],
                    now: datetime) -> Record:
     body = _json_object(payload)
     if "region" not in body and ("lat" in body or "lon" in body):
-        raise Rejected(NO_GEOMETRY)
+        raise Rejected(REPORT_NEEDS_REGION)
     try:
         msg = ReportMessage.model_validate(body)
     except ValidationError as exc:
@@ -346,15 +350,10 @@ def _json_object(payload: bytes) -> dict[str, Any]:
         raise Rejected(f"not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise Rejected(f"payload must be a JSON object, got {type(body).__name__}")
-    if _SURROGATE_ESCAPE.search(payload):  # only an escape can make a lone surrogate
-        where = bad_unicode_at(body)
-        if where:
-            raise Rejected(f"invalid unicode in field {where}: a lone surrogate "
-                           "(\\ud800-\\udfff escape without its pair) is not text")
+    where = bad_unicode_in_json(payload, body)
+    if where:
+        raise Rejected(invalid_unicode(where))
     return body
-
-
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # \ud800 … \udfff
 
 
 def _check_id(value: str, what: str) -> str:
