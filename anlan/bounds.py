@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -87,10 +88,18 @@ def bad_unicode_at(value: Any, path: str = "") -> str | None:
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # \ud800 … \udfff
 
 
-def bad_unicode_in_json(raw: bytes, parsed: Any) -> str | None:
-    """:func:`bad_unicode_at` of ``parsed`` (the JSON ``raw`` decoded), skipped when ``raw``
-    has no surrogate escape: only an escape can put a lone surrogate in decoded JSON."""
-    return bad_unicode_at(parsed) if _SURROGATE_ESCAPE.search(raw) else None
+def bad_unicode_in_json(raw: bytes, parsed: Any = None) -> str | None:
+    """:func:`bad_unicode_at` of the JSON ``raw`` (``parsed``: already decoded), skipped when
+    ``raw`` has no surrogate escape — only an escape can put a lone surrogate in decoded JSON.
+    None as well when ``raw`` is not JSON (its parser reports that)."""
+    if not _SURROGATE_ESCAPE.search(raw):
+        return None
+    if parsed is None:
+        try:
+            parsed = json.loads(raw)
+        except (ValueError, RecursionError):
+            return None
+    return bad_unicode_at(parsed)
 
 
 def invalid_unicode(where: str) -> str:

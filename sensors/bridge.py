@@ -391,7 +391,7 @@ class Bridge:
             self.stats.dead_lettered += 1
         else:
             self.stats.forwarded += 1
-        self.metrics.records.labels(record.topic).inc()
+        self.metrics.record(record.topic)
         self.stats.by_topic[record.topic] = self.stats.by_topic.get(record.topic, 0) + 1
         entry.remaining -= 1
         if entry.remaining <= 0:

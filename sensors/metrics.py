@@ -34,6 +34,14 @@ class BridgeMetrics:
                                "messages missing in the seq gaps", ["gateway"], registry=r)
         self.open_holes = Gauge("anlan_bridge_seq_open_holes",
                                 "seqs skipped and still within the grace period", registry=r)
+        self._by_topic: dict[str, Any] = {}
+
+    def record(self, topic: str) -> None:
+        """Count a Kafka record acknowledged on ``topic`` (the labelled child is kept)."""
+        child = self._by_topic.get(topic)
+        if child is None:
+            child = self._by_topic[topic] = self.records.labels(topic)
+        child.inc()
 
     def serve(self, host: str, port: int) -> Any:
         """Serve ``/metrics`` on a daemon thread; None (logged) when the port is taken."""

@@ -7,7 +7,6 @@ valid Unicode. Anything else is a 422 that names the field and the reason.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from datetime import UTC, datetime
@@ -87,12 +86,7 @@ def _unprocessable(field: str, message: str) -> HTTPException:
 async def valid_unicode(request: Request) -> None:
     """A lone surrogate in the body is a 422 naming its field, before the model sees it
     (FastAPI's own 422 would echo the input, which cannot even be encoded: a 500)."""
-    raw = await request.body()
-    try:
-        parsed = json.loads(raw)
-    except ValueError:
-        return  # not JSON: the body parser says so
-    where = bad_unicode_in_json(raw, parsed)
+    where = bad_unicode_in_json(await request.body())
     if where:
         raise _unprocessable(where, invalid_unicode(where))
 
