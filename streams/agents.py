@@ -247,7 +247,7 @@ async def on_gateway_status(ctx: Context, event: Any, value: bytes, key: bytes |
     try:
         status = gateway_event(value)
     except ValidationError as exc:
-        await dead_letter(ctx, "timers", f"not a GatewayStatus event: {exc}",
+        await dead_letter(ctx, "timers", f"not a GatewayStatus or SeqGap event: {exc}",
                           event.message.topic, value, key)
         return
     if not isinstance(status, GatewayStatus):
