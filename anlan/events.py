@@ -2,7 +2,8 @@
 
 Every event is a pydantic model with ``to_bytes`` / ``from_bytes``. Models are strict about
 what they accept so that a malformed event is rejected with a clear message (and dead-lettered)
-instead of travelling further. Times are timezone-aware; naive times are rejected.
+instead of travelling further. Times are timezone-aware; naive times are rejected. Integers are
+bounded to the database columns they land in (:mod:`anlan.bounds`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import enum
 from datetime import datetime, timezone
 from typing import Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from anlan.bounds import Int32, Seq
 
 
 class Level(str, enum.Enum):
@@ -106,7 +109,7 @@ class GatewayMessage(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seq: int = Field(ge=0)
+    seq: Seq
     readings: list[RawReading] = Field(min_length=1, max_length=1000)
 
 
@@ -116,7 +119,7 @@ class RawReadings(Event):
     gateway_id: str
     mqtt_topic: str
     received_at: AwareDatetime
-    seq: int
+    seq: Seq
     readings: list[RawReading]
     exercise: bool = False
     """Published under the MQTT exercise namespace: a drill's readings (see anlan.exercise)."""
@@ -153,7 +156,7 @@ class Readings(Event):
     """``anlan.readings``: validated readings of one gateway message."""
 
     gateway_id: str
-    seq: int
+    seq: Seq
     received_at: AwareDatetime
     readings: list[Reading]
     exercise: bool = False  # a drill's readings: never stored or assessed as real ones
@@ -165,6 +168,31 @@ class GatewayStatus(Event):
     gateway_id: str
     status: Literal["online", "offline"]
     at: AwareDatetime
+
+
+class SeqGap(Event):
+    """``anlan.gateways.status``: messages of a gateway that the bridge never received.
+
+    The bridge follows each gateway's ``seq``; seqs skipped and not received within a grace
+    period (``first_missing`` … ``last_missing``) are reported once, as a gap: most likely an
+    MQTT broker that dropped messages it had acknowledged to the gateway (a full queue). Not a
+    gap: duplicates, re-sends, a backlog arriving newest first, a restarted counter."""
+
+    gateway_id: str
+    first_missing: Seq
+    last_missing: Seq
+    missing: Seq
+    at: AwareDatetime  # when the bridge reported it
+    bridge: str = ""  # the reporting bridge's MQTT client id
+
+
+GatewayEvent = GatewayStatus | SeqGap
+_GATEWAY_EVENT: TypeAdapter[GatewayEvent] = TypeAdapter(GatewayEvent)
+
+
+def gateway_event(data: bytes | str) -> GatewayEvent:
+    """An event of ``anlan.gateways.status``: a :class:`GatewayStatus` or a :class:`SeqGap`."""
+    return _GATEWAY_EVENT.validate_json(data)
 
 
 # ---------------------------------------------------------------- reports
@@ -278,7 +306,7 @@ class Alert(Event):
         default_factory=list, description="who to notify: [{role, tier}] from the plan level"
     )
     ack_timeout_s: float | None = None
-    tier: int = 0  # escalation step: 0 = as the plan says, 1+ = escalated to higher tiers
+    tier: Int32 = 0  # escalation step: 0 = as the plan says, 1+ = escalated to higher tiers
     late: bool = False
     """A late notice (【补报】): a level reached and already over when found, for the duty
     officers only (``notify`` names only them), never to the public or volunteers."""
@@ -297,7 +325,7 @@ class Task(Event):
     state: Literal["open", "offered", "accepted", "checked_in", "completed", "cancelled", "expired"]
     region: str
     title: str
-    quota: int = 1
+    quota: Int32 = 1
     skills: list[str] = Field(default_factory=list)
     deadline: AwareDatetime | None = None
     ts: AwareDatetime
@@ -328,7 +356,7 @@ class Delivery(Event):
     incident_id: str
     recipient: str  # person id
     channel: str  # Apprise URL scheme (json, mailto, dingtalk…), never the secret URL
-    attempt: int
+    attempt: Int32
     outcome: Literal["sent", "failed", "retrying", "gave_up", "skipped"]
     error: str | None = None
     at: AwareDatetime = Field(default_factory=utcnow)

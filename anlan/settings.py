@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     mqtt_client_id: str = "anlan-bridge"
     mqtt_share_group: str = Field("anlan-bridge", description="shared subscription group")
     bridge_max_inflight: int = Field(1000, ge=1, description="MQTT messages awaiting Kafka ack")
+    bridge_seq_gaps: bool = Field(
+        True, description="report gaps in a gateway's seq (messages a broker dropped); turn it "
+        "off when several bridges share the subscription (each sees a share of every gateway)")
+    bridge_seq_gap_grace_s: float = Field(
+        30.0, gt=0, description="seconds a skipped seq may take to arrive before it is a gap")
+    bridge_metrics_host: str = Field("127.0.0.1", description="address of the bridge's /metrics")
+    bridge_metrics_port: int = Field(0, ge=0, le=65535,
+                                     description="port of the bridge's /metrics (0: not served)")
 
     # Database
     database_url: str = Field(

@@ -12,7 +12,8 @@ ALERTS = "anlan.alerts"  # key: incident id
 TASKS = "anlan.tasks"  # key: task id
 COMMANDS = "anlan.commands"  # key: incident or task id
 DELIVERIES = "anlan.deliveries"  # key: recipient
-GATEWAY_STATUS = "anlan.gateways.status"  # key: gateway id (bridge → streams, "gateway offline")
+GATEWAY_STATUS = "anlan.gateways.status"  # key: gateway id (bridge → streams, "gateway offline";
+# also the bridge's SeqGap reports → sink → console: messages a broker dropped)
 
 ALL_TOPICS: tuple[str, ...] = (
     READINGS_RAW,

@@ -11,6 +11,7 @@ from psycopg_pool import ConnectionPool
 
 from anlan.registry import Registry
 from anlan.settings import Settings
+from api.data.regions import KnownRegions
 from api.metrics import ApiMetrics
 from api.options import ApiOptions
 from api.ratelimit import Budget, LoginThrottle, RateLimits
@@ -35,3 +36,4 @@ class AppState:
     stream_ready: asyncio.Event = field(default_factory=asyncio.Event)
     stream_task: asyncio.Task[None] | None = None
     loop: asyncio.AbstractEventLoop | None = None
+    regions: KnownRegions = field(default_factory=KnownRegions)  # reports must name one

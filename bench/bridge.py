@@ -129,7 +129,8 @@ def run_bridge(settings: Settings, port: int, items: list[tuple[str, bytes]],
     n = len(items)
 
     async def main() -> tuple[float, float]:
-        bridge = Bridge(s, load_registry(registry_path), session_expiry_s=3600)
+        bridge = Bridge(s, load_registry(registry_path), regions=frozenset(),
+                        session_expiry_s=3600)
         stop = asyncio.Event()
         task = asyncio.create_task(bridge.run(stop))
         while bridge.stats.received == 0:

@@ -14,6 +14,11 @@ Delivery guarantee (at least once, nothing lost between the broker and Kafka):
   no GIL hand-offs, ``client.ack`` called where the Kafka ack arrives. ``on_message`` only
   appends to an inbox. Acks of a previous connection are never sent on a new one (the broker
   redelivers those messages instead).
+
+A broker that drops messages it acknowledged to a gateway (a full queue) shows as a gap in the
+gateway's ``seq`` (:mod:`sensors.seqgaps`): each gap is a warning in the log, a count on
+``/metrics`` and a :class:`~anlan.events.SeqGap` event on ``anlan.gateways.status`` (stored by
+the sink, shown by ``GET /api/v1/gateways``).
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -33,10 +40,13 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from anlan import topics
+from anlan.events import SeqGap
 from anlan.kafka import make_producer
 from anlan.registry import Registry
 from anlan.settings import Settings
 from sensors.contract import Record, dead_letter, route, subscriptions
+from sensors.metrics import BridgeMetrics
+from sensors.seqgaps import Gap, SeqTracker
 
 log = logging.getLogger(__name__)
 
@@ -65,21 +75,27 @@ class BridgeStats:
     acked: int = 0
     kafka_retries: int = 0
     connects: int = 0
+    seq_gaps: int = 0
     by_topic: dict[str, int] = field(default_factory=dict)
 
 
 class Bridge:
     """Consume the gateways' MQTT topics and produce them to Kafka; see the module docstring."""
 
-    def __init__(self, settings: Settings, registry: Registry, *, client_id: str | None = None,
-                 session_expiry_s: int = SESSION_EXPIRY_S, keepalive: int = 30) -> None:
+    def __init__(self, settings: Settings, registry: Registry, *, regions: Collection[str],
+                 client_id: str | None = None, session_expiry_s: int = SESSION_EXPIRY_S,
+                 keepalive: int = 30) -> None:
         self.settings = settings
         self.registry = registry
+        self.regions = regions  # the directory's region ids (reports must name one)
         self.client_id = client_id or settings.mqtt_client_id
         self.session_expiry_s = session_expiry_s
         self.keepalive = keepalive
         self.max_inflight = min(settings.bridge_max_inflight, 65535)
         self.stats = BridgeStats()
+        self.metrics = BridgeMetrics()
+        self.gaps = SeqTracker(grace_s=settings.bridge_seq_gap_grace_s) \
+            if settings.bridge_seq_gaps else None
         self.subscribed = asyncio.Event()
         self._producer: Any = None
         self._client: mqtt.Client | None = None
@@ -102,13 +118,18 @@ class Bridge:
         the bridge itself (never of input) is raised, so the process exits and is restarted."""
         if not await self._start_producer(stop):
             return
+        server = self.metrics.serve(self.settings.bridge_metrics_host,
+                                    self.settings.bridge_metrics_port) \
+            if self.settings.bridge_metrics_port else None
         self._client = self._make_client()
         pump = asyncio.create_task(self._pump(), name="bridge-pump")
         session = asyncio.create_task(self._mqtt_session(stop), name="bridge-mqtt")
+        gaps = asyncio.create_task(self._watch_gaps(), name="bridge-seq-gaps")
         stopped: asyncio.Task[Any] = asyncio.create_task(stop.wait())
         try:
-            await asyncio.wait({pump, session, stopped}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (pump, session):
+            await asyncio.wait({pump, session, gaps, stopped},
+                               return_when=asyncio.FIRST_COMPLETED)
+            for task in (pump, session, gaps):
                 failure = task.exception() if task.done() else None
                 if failure is not None:
                     raise failure
@@ -117,10 +138,12 @@ class Bridge:
             self._pause()
             await self._drain(drain_timeout)
         finally:
-            for other in (pump, session, stopped, *self._tasks):
+            for other in (pump, session, gaps, stopped, *self._tasks):
                 other.cancel()
             self._client.disconnect()
             await self._producer.stop()
+            if server is not None:
+                server.shutdown()
             log.info("bridge stopped: %s", self.stats)
 
     async def _drain(self, timeout: float) -> None:
@@ -285,11 +308,58 @@ class Bridge:
     async def _handle(self, generation: int, mid: int, qos: int, topic: str,
                       payload: bytes) -> None:
         self.stats.received += 1
-        records = route(topic, payload, self.registry, datetime.now(timezone.utc))
+        self.metrics.messages.inc()
+        records = route(topic, payload, self.registry, datetime.now(UTC), regions=self.regions)
+        if self.gaps is not None:
+            self._follow_seq(records)
         entry = _Entry(generation, mid, qos, remaining=len(records))
         self._pending.append(entry)
         for record in records:
             await self._send(entry, record, topic, attempt=0)
+
+    def _follow_seq(self, records: list[Record]) -> None:
+        """Note the seq of a registered gateway's readings message (valid or not)."""
+        assert self.gaps is not None
+        for record in records:
+            if record.seq is not None and record.key in self.registry.gateways:
+                self.gaps.see(record.key, record.seq, time.monotonic())
+                return
+
+    async def _watch_gaps(self) -> None:
+        """Report the seq gaps whose grace period ran out (checked a few times per grace)."""
+        if self.gaps is None:
+            await asyncio.Event().wait()  # nothing to watch: wait to be cancelled
+        assert self.gaps is not None
+        every = min(5.0, self.gaps.grace_s / 3)
+        while True:
+            await asyncio.sleep(every)
+            for gap in self.gaps.due(time.monotonic()):
+                await self._report_gap(gap)
+            self.metrics.open_holes.set(self.gaps.open_holes())
+
+    async def _report_gap(self, gap: Gap) -> None:
+        """A gap: warning, metrics and a ``SeqGap`` event for the console (best effort)."""
+        self.stats.seq_gaps += 1
+        self.metrics.seq_gaps.labels(gap.gateway_id).inc()
+        self.metrics.missing.labels(gap.gateway_id).inc(gap.missing)
+        log.warning("gateway %s: %d message(s) never received (seq %d … %d); the MQTT broker "
+                    "may have dropped them: check its queue limits (sensors/README.md)",
+                    gap.gateway_id, gap.missing, gap.first, gap.last)
+        event = SeqGap(gateway_id=gap.gateway_id, first_missing=gap.first,
+                       last_missing=gap.last, missing=gap.missing, at=datetime.now(UTC),
+                       bridge=self.client_id)
+        topic, key = self.settings.topic(topics.GATEWAY_STATUS), gap.gateway_id.encode()
+        for attempt in range(5):
+            try:
+                partition = await self._partition_of(topic, key)
+                await self._producer.send_and_wait(topic, event.to_bytes(), key=key,
+                                                   partition=partition)
+                return
+            except KafkaError as exc:
+                log.warning("seq gap event not sent (%r); retry %d", exc, attempt + 1)
+                await asyncio.sleep(min(0.5 * 2 ** attempt, 5.0))
+        log.error("seq gap event of %s dropped after 5 attempts (it is in the log and metrics)",
+                  gap.gateway_id)
 
     async def _send(self, entry: _Entry, record: Record, source: str, attempt: int) -> None:
         topic = self.settings.topic(record.topic)
@@ -321,6 +391,7 @@ class Bridge:
             self.stats.dead_lettered += 1
         else:
             self.stats.forwarded += 1
+        self.metrics.record(record.topic)
         self.stats.by_topic[record.topic] = self.stats.by_topic.get(record.topic, 0) + 1
         entry.remaining -= 1
         if entry.remaining <= 0:

@@ -8,6 +8,7 @@ import logging
 import signal
 
 from anlan.kafka import resolve_broker
+from anlan.regions import load_region_ids
 from anlan.registry import load_registry
 from anlan.settings import load_settings
 from anlan.stack.readiness import mark_ready
@@ -29,10 +30,11 @@ def bridge_main(argv: list[str]) -> int:
     settings.require_kafka()
     settings = resolve_broker(settings)
     registry = load_registry(settings.sensors_file)
+    regions = load_region_ids(settings.directory_file)
     from sensors.bridge import Bridge
 
     options = {} if args.session_expiry is None else {"session_expiry_s": args.session_expiry}
-    bridge = Bridge(settings, registry, client_id=args.client_id, **options)
+    bridge = Bridge(settings, registry, regions=regions, client_id=args.client_id, **options)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -8,7 +8,7 @@ Topics (``{id}`` is ``[A-Za-z0-9_.-]{1,64}``)::
 
     anlan/v1/gw/{gateway_id}/readings   {"seq": 42, "readings": [{sensor, ts, kind, value, unit?}]}
     anlan/v1/gw/{gateway_id}/status     online | offline   (retained; the gateway's last will)
-    anlan/v1/reports/{reporter_id}      {"kind", "region"?, "lat"?, "lon"?, "text"?, "ts"}
+    anlan/v1/reports/{reporter_id}      {"kind", "region", "lat"?, "lon"?, "text"?, "ts"}
     anlan/v1/exercise/gw/{gateway_id}/readings   a drill's readings (same payload), forwarded
                                                  with ``exercise: true`` (see anlan.exercise)
 """
@@ -18,13 +18,23 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from anlan import topics
+from anlan.bounds import (
+    BIGINT_MAX,
+    CLOCK_SKEW,
+    EARLIEST,
+    REPORT_NEEDS_REGION,
+    bad_unicode_in_json,
+    invalid_unicode,
+    report_time_problem,
+)
 from anlan.events import (
     DeadLetter,
     GatewayMessage,
@@ -33,6 +43,7 @@ from anlan.events import (
     RawReadings,
     Report,
 )
+from anlan.regions import REGION_ID_PATTERN
 from anlan.registry import KINDS, Registry
 
 PREFIX = "anlan/v1"
@@ -41,9 +52,9 @@ EXERCISE_PREFIX = f"{PREFIX}/exercise"
 MAX_PAYLOAD_BYTES = 256 * 1024
 """Largest payload the bridge accepts (1,000 readings of ~200 bytes fit comfortably)."""
 MAX_READINGS = 1000
-MAX_FUTURE_SKEW = timedelta(minutes=5)
+MAX_FUTURE_SKEW = CLOCK_SKEW
 """A reading may be at most this far ahead of the bridge's clock (gateway clock drift)."""
-EARLIEST_TS = datetime(2000, 1, 1, tzinfo=timezone.utc)
+EARLIEST_TS = EARLIEST
 DEADLETTER_ORIGINAL_LIMIT = 64 * 1024
 """Dead letters keep at most this many bytes of an oversized original (Kafka request limits)."""
 
@@ -82,14 +93,18 @@ class Record:
     topic: str
     key: str | None
     value: bytes
+    seq: int | None = None  # a readings message's seq, when it had a valid one
 
 
 class Rejected(Exception):
     """An MQTT message (or part of one) that breaks the contract; the message is the reason."""
 
 
-def route(topic: str, payload: bytes, registry: Registry, now: datetime) -> list[Record]:
-    """All Kafka records for one MQTT message. Never raises on bad input: it dead-letters it."""
+def route(topic: str, payload: bytes, registry: Registry, now: datetime, *,
+          regions: Collection[str]) -> list[Record]:
+    """All Kafka records for one MQTT message. Never raises on bad input: it dead-letters it.
+
+    ``regions``: the region ids of the directory (a report must name one of them)."""
     key: str | None = None
     try:
         parts = topic.split("/")
@@ -107,7 +122,7 @@ def route(topic: str, payload: bytes, registry: Registry, now: datetime) -> list
                 return [_status_record(key, payload, now)]
         if len(parts) == 4 and topic.startswith(f"{PREFIX}/reports/"):
             key = _check_id(parts[3], "reporter id")
-            return [_report_record(key, payload)]
+            return [_report_record(key, payload, regions, now)]
         raise Rejected(f"topic {topic!r} is not part of the contract")
     except Rejected as exc:
         return [dead_letter(str(exc), topic, payload, key)]
@@ -115,15 +130,17 @@ def route(topic: str, payload: bytes, registry: Registry, now: datetime) -> list
         return [dead_letter(f"internal error on this input: {exc!r}", topic, payload, key)]
 
 
-def dead_letter(reason: str, topic: str, payload: bytes, key: str | None) -> Record:
-    """A dead-letter record; an oversized original is truncated (and the reason says so)."""
+def dead_letter(reason: str, topic: str, payload: bytes, key: str | None,
+                seq: int | None = None) -> Record:
+    """A dead-letter record; an oversized original is truncated (and the reason says so).
+    ``seq``: the seq of the readings message it rejects, when that was valid."""
     if len(payload) > DEADLETTER_ORIGINAL_LIMIT:
         reason = f"{reason} (original truncated to {DEADLETTER_ORIGINAL_LIMIT} of " \
                  f"{len(payload)} bytes)"
         payload = payload[:DEADLETTER_ORIGINAL_LIMIT]
     letter = DeadLetter.of(stage="bridge", reason=reason, source_topic=topic, original=payload,
                            key=key)
-    return Record(topics.DEADLETTER, key, letter.to_bytes())
+    return Record(topics.DEADLETTER, key, letter.to_bytes(), seq)
 
 
 def route_readings(gateway_id: str, topic: str, payload: bytes, registry: Registry,
@@ -142,7 +159,7 @@ def route_readings(gateway_id: str, topic: str, payload: bytes, registry: Regist
     body = payload.strip()
     if body.startswith(b"{") and _all_fine(message.readings, gateway_id, registry, latest):
         return [Record(topics.READINGS_RAW, gateway_id,
-                       _splice(gateway_id, topic, now, body, exercise))]
+                       _splice(gateway_id, topic, now, body, exercise), message.seq)]
     good: list[RawReading] = []
     bad: list[tuple[int, Any, str]] = []
     for index, reading in enumerate(message.readings):
@@ -186,8 +203,16 @@ def _route_readings_slow(gateway_id: str, topic: str, payload: bytes, registry: 
     """Reading by reading, so each bad one gets its own reason and the good ones still pass."""
     body = _json_object(payload)
     seq = body.get("seq")
-    if type(seq) is not int or seq < 0:
-        raise Rejected("'seq' must be a non-negative integer")
+    if type(seq) is not int or not 0 <= seq <= BIGINT_MAX:
+        raise Rejected(f"'seq' must be an integer from 0 to {BIGINT_MAX} (2^63-1)")
+    try:
+        return _route_checked(gateway_id, topic, payload, body, seq, registry, now, exercise)
+    except Rejected as exc:
+        return [dead_letter(str(exc), topic, payload, gateway_id, seq)]
+
+
+def _route_checked(gateway_id: str, topic: str, payload: bytes, body: dict[str, Any], seq: int,
+                   registry: Registry, now: datetime, exercise: bool = False) -> list[Record]:
     raw = body.get("readings")
     if not isinstance(raw, list) or not raw:
         raise Rejected("'readings' must be a non-empty list")
@@ -215,13 +240,13 @@ def _records(gateway_id: str, topic: str, payload: bytes, seq: int, count: int,
     if good:
         event = RawReadings(gateway_id=gateway_id, mqtt_topic=topic, received_at=now, seq=seq,
                             readings=good, exercise=exercise)
-        records.append(Record(topics.READINGS_RAW, gateway_id, event.to_bytes()))
+        records.append(Record(topics.READINGS_RAW, gateway_id, event.to_bytes(), seq))
     if bad:
         reasons = "; ".join(f"readings[{i}]: {why}" for i, _, why in bad)
         reason = f"{len(bad)} of {count} readings rejected (seq {seq}): {reasons}"
         original = json.dumps({"seq": seq, "readings": [item for _, item, _ in bad]},
                               ensure_ascii=False).encode()
-        records.append(dead_letter(reason, topic, original if good else payload, gateway_id))
+        records.append(dead_letter(reason, topic, original if good else payload, gateway_id, seq))
     return records
 
 
@@ -284,15 +309,21 @@ class ReportMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: str = Field(min_length=1, max_length=32, description="flooding, landslide, fire, …")
-    region: str | None = Field(None, min_length=1, max_length=32, description="region id")
+    region: str = Field(max_length=32, json_schema_extra={"pattern": REGION_ID_PATTERN},
+                        description="id of a region of the directory (a grid, village, township "
+                        "or county); lat/lon alone cannot be located")
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     text: str = Field("", max_length=2000)
-    ts: AwareDatetime = Field(description="RFC 3339 time with UTC offset")
+    ts: AwareDatetime = Field(description="RFC 3339 time with UTC offset, at most 5 minutes "
+                              "ahead of the bridge's clock and at most 7 days old")
 
 
-def _report_record(reporter_id: str, payload: bytes) -> Record:
+def _report_record(reporter_id: str, payload: bytes, regions: Collection[str],
+                   now: datetime) -> Record:
     body = _json_object(payload)
+    if "region" not in body and ("lat" in body or "lon" in body):
+        raise Rejected(REPORT_NEEDS_REGION)
     try:
         msg = ReportMessage.model_validate(body)
     except ValidationError as exc:
@@ -305,11 +336,14 @@ def _report_record(reporter_id: str, payload: bytes) -> Record:
         raise Rejected(_first_error(exc)) from None
     if (msg.lat is None) != (msg.lon is None):
         raise Rejected("'lat' and 'lon' go together")
-    if msg.region is None and msg.lat is None:
-        raise Rejected("a report needs 'region' and/or 'lat'/'lon'")
+    if msg.region not in regions:
+        raise Rejected(f"region {msg.region!r} is not a region of the directory")
+    problem = report_time_problem(msg.ts, now)
+    if problem:
+        raise Rejected(problem)
     report = Report(report_id=report_id(reporter_id, msg.ts), reporter_id=reporter_id,
                     source="mqtt", **msg.model_dump())
-    return Record(topics.REPORTS_RAW, msg.region or reporter_id, report.to_bytes())
+    return Record(topics.REPORTS_RAW, msg.region, report.to_bytes())
 
 
 def _reject_constant(name: str) -> float:
@@ -329,6 +363,9 @@ def _json_object(payload: bytes) -> dict[str, Any]:
         raise Rejected(f"not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise Rejected(f"payload must be a JSON object, got {type(body).__name__}")
+    where = bad_unicode_in_json(payload, body)
+    if where:
+        raise Rejected(invalid_unicode(where))
     return body
 
 

@@ -2,8 +2,9 @@
 
 ``python -m sensors.schemas`` rewrites ``sensors/schemas/*.schema.json``; a test fails when a file
 is out of date, so the published schemas and the bridge never disagree. Checks that a schema
-cannot express (the sensor is registered to the publishing gateway, timestamps at most 5 minutes
-ahead, at most 256 KiB) are stated in the descriptions.
+cannot express (the sensor is registered to the publishing gateway, the region is one of the
+directory, timestamps at most 5 minutes ahead, at most 256 KiB, no lone surrogates in strings)
+are stated in the descriptions.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def readings_schema() -> dict[str, Any]:
     reading["properties"]["sensor"]["description"] = (
         "sensor id, registered to the publishing gateway in the sensor registry")
     schema["properties"]["seq"]["description"] = (
-        "the gateway's message counter; (gateway, seq, sensor, ts) identifies a reading")
+        "the gateway's message counter (0 … 2^63-1, a PostgreSQL bigint); (gateway, seq, sensor, "
+        "ts) identifies a reading")
     schema["examples"] = [{"seq": 42, "readings": [
         {"sensor": "rg-0201", "ts": "2026-07-20T08:00:00+08:00", "kind": "rain_mm", "value": 3.5},
         {"sensor": "sm-0201", "ts": "2026-07-20T08:00:00+08:00", "kind": "soil_moisture_pct",
@@ -60,15 +62,18 @@ def status_schema() -> dict[str, Any]:
 def report_schema() -> dict[str, Any]:
     """``anlan/v1/reports/{reporter_id}``."""
     schema = contract.ReportMessage.model_json_schema()
-    schema["anyOf"] = [{"required": ["region"]}, {"required": ["lat", "lon"]}]
     schema["dependentRequired"] = {"lat": ["lon"], "lon": ["lat"]}
     schema["examples"] = [
         {"kind": "flooding", "region": "360121100002-G1", "text": "村口道路积水约30厘米",
          "ts": "2026-07-20T08:05:00+08:00"},
-        {"kind": "landslide", "lat": 28.69, "lon": 115.86, "ts": "2026-07-20T08:07:00+08:00"}]
+        {"kind": "landslide", "region": "360121101001-G1", "lat": 28.69, "lon": 115.86,
+         "ts": "2026-07-20T08:07:00+08:00"}]
     return _wrap(schema, "report", "Report",
-                 "QoS 1 on anlan/v1/reports/{reporter_id}: region and/or lat+lon. The bridge "
-                 "derives the report id from reporter and ts, so a redelivered report dedups.")
+                 "QoS 1 on anlan/v1/reports/{reporter_id}: a region of the directory (lat+lon "
+                 "optional, for the record: the directory has no geometry to locate a point); "
+                 "a time at most 5 minutes ahead of the bridge's clock and at most 7 days old. "
+                 "The bridge derives the report id from reporter and ts, so a redelivered report "
+                 "dedups.")
 
 
 def _wrap(schema: dict[str, Any], name: str, title: str, description: str) -> dict[str, Any]:

@@ -78,3 +78,8 @@ def directory_version(conn: psycopg.Connection[Any]) -> int:
     """Id of the latest import (0 when none): lets a long-running reader reload on change."""
     row = conn.execute("SELECT coalesce(max(id), 0) FROM dir_imports").fetchone()
     return int(row[0]) if row else 0
+
+
+def region_ids(conn: psycopg.Connection[Any]) -> frozenset[str]:
+    """The ids of the stored directory's regions."""
+    return frozenset(r[0] for r in conn.execute("SELECT id FROM dir_regions").fetchall())

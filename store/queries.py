@@ -129,6 +129,22 @@ def gateway_statuses(conn: Conn) -> list[Row]:
     return _all(conn, "SELECT gateway_id, status, at FROM gateway_status ORDER BY gateway_id", {})
 
 
+def gateway_seq_gap_totals(conn: Conn, since: datetime) -> list[Row]:
+    """Per gateway since ``since``: ``gaps``, ``missing`` (messages) and ``last_gap_at``."""
+    return _all(conn, "SELECT gateway_id, count(*) AS gaps, sum(missing) AS missing, "
+                "max(at) AS last_gap_at FROM gateway_seq_gaps WHERE at >= %(since)s "
+                "GROUP BY gateway_id ORDER BY gateway_id", {"since": since})
+
+
+def gateway_seq_gaps(conn: Conn, gateway_ids: list[str], since: datetime,
+                     limit: int = 200) -> list[Row]:
+    """The seq gaps of ``gateway_ids`` reported since ``since``, newest first."""
+    return _all(conn, "SELECT gateway_id, first_missing, last_missing, missing, at, bridge "
+                "FROM gateway_seq_gaps WHERE gateway_id = ANY(%(ids)s) AND at >= %(since)s "
+                "ORDER BY at DESC, gateway_id, first_missing LIMIT %(limit)s",
+                {"ids": gateway_ids, "since": since, "limit": limit})
+
+
 # ---------------------------------------------------------------- dead letters
 
 def deadletters(conn: Conn, *, stage: str | None = None, key: str | None = None,

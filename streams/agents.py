@@ -33,6 +33,7 @@ from anlan.events import (
     Report,
     Signal,
     Task,
+    gateway_event,
 )
 from anlan.exercise import is_exercise, scoped_key
 from anlan.settings import Settings
@@ -250,12 +251,15 @@ async def on_raw_readings(ctx: Context, event: Any, value: bytes, key: bytes | N
 
 
 async def on_gateway_status(ctx: Context, event: Any, value: bytes, key: bytes | None) -> None:
-    """A gateway's online / offline status opens or ends its outage."""
+    """A gateway's online / offline status opens or ends its outage (the bridge's seq-gap
+    reports on the same topic are for the console: nothing to do here)."""
     try:
-        status = GatewayStatus.from_bytes(value)
+        status = gateway_event(value)
     except ValidationError as exc:
-        await dead_letter(ctx, "timers", f"not a GatewayStatus event: {exc}",
+        await dead_letter(ctx, "timers", f"not a GatewayStatus or SeqGap event: {exc}",
                           event.message.topic, value, key)
+        return
+    if not isinstance(status, GatewayStatus):
         return
     info = ctx.registry.gateways.get(status.gateway_id)
     if info is None:

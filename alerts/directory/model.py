@@ -1,54 +1,29 @@
 """The directory: regions (county → township → community → grid), people, duty roster,
 volunteers and vulnerable residents. Pure data types and tree helpers, no I/O.
 
-Region ids follow the GB/T 2260 statistical division codes: 6 digits for a county, 9 for a
-township / sub-district, 12 for a village / community, and ``<12 digits>-G<n>`` for a grid.
+Region ids and the hierarchy they imply (tiers, parents, division codes) are defined in
+:mod:`anlan.regions` and re-exported here.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta, timezone
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Tier = Literal["county", "township", "community", "grid"]
+from anlan.regions import (  # noqa: F401 - the hierarchy is anlan's, re-exported here
+    TIERS,
+    Tier,
+    division_code_of,
+    parent_of,
+    tier_of,
+)
+
 Role = Literal["duty_officer", "leader", "grid_worker", "volunteer", "technician"]
-TIERS: tuple[Tier, ...] = ("county", "township", "community", "grid")  # top → bottom
 ROLES: tuple[Role, ...] = ("duty_officer", "leader", "grid_worker", "volunteer", "technician")
 BEIJING = timezone(timedelta(hours=8))
-
-_REGION_ID = re.compile(r"^(\d{6}|\d{9}|\d{12}|\d{12}-G\d+)$")
-
-
-def tier_of(region_id: str) -> Tier:
-    """The tier a region id denotes (by its shape); ``ValueError`` for a malformed id."""
-    if not _REGION_ID.match(region_id):
-        raise ValueError(f"region id {region_id!r} is not a 6/9/12-digit division code or "
-                         "<12 digits>-G<n> grid id")
-    if "-G" in region_id:
-        return "grid"
-    return {6: "county", 9: "township", 12: "community"}[len(region_id)]  # type: ignore[return-value]
-
-
-def parent_of(region_id: str) -> str | None:
-    """The parent region id implied by the id's shape (None for a county)."""
-    tier = tier_of(region_id)
-    if tier == "grid":
-        return region_id.split("-G")[0]
-    return {"county": None, "township": region_id[:6], "community": region_id[:9]}[tier]
-
-
-def division_code_of(region_id: str) -> str:
-    """GB/T 2260-style code: 6 digits for a county, the 12-digit statistical code below."""
-    tier = tier_of(region_id)
-    if tier == "county":
-        return region_id
-    if tier == "township":
-        return region_id + "000"
-    return region_id.split("-G")[0]
 
 
 class _Strict(BaseModel):

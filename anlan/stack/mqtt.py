@@ -8,13 +8,20 @@ asked (``reuse_running=True``, setting ``ANLAN_MQTT_EMBEDDED=false``).
 The configuration sizes the queues for a gateway backlog: Mosquitto's default
 ``max_queued_messages`` (1000) drops QoS 1 messages it has already acknowledged to the
 publisher when the bridge falls behind. ``deploy/mosquitto/mosquitto.conf`` carries the same
-limits for a deployment.
+limits for a deployment (a test checks that they agree). With a state directory the broker
+persists its queues and sessions (saved every 5 s and on exit), so a restarted local broker
+still holds what it had acknowledged.
+
+Started as root, Mosquitto would drop to the user ``mosquitto``, which cannot write a state
+directory below a root-only folder (``/root/…``): its saves then fail with "Permission denied"
+and a restart loses the queues. The local broker therefore keeps running as the user who
+started it (``user root``; Mosquitto warns that it "should not be run as root"); it listens
+on loopback only.
 """
 
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import subprocess
 from pathlib import Path
@@ -58,20 +65,9 @@ def local_config(host: str, port: int, state_dir: Path | None) -> str:
     if state_dir is not None:
         lines += ["persistence true", f"persistence_location {state_dir.resolve()}/",
                   "autosave_interval 5"]
+    if os.geteuid() == 0:  # stay root: the user `mosquitto` may not reach the state dir
+        lines.append("user root")
     return "\n".join(lines) + "\n"
-
-
-def _give_to_broker_user(state_dir: Path) -> None:
-    """Started as root, Mosquitto drops to the user ``mosquitto``: let it write its state."""
-    if os.geteuid() != 0:
-        return
-    try:
-        entry = pwd.getpwnam("mosquitto")
-    except KeyError:
-        return
-    os.chown(state_dir, entry.pw_uid, entry.pw_gid)
-    for path in state_dir.glob("mosquitto.db*"):
-        os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
 class LocalMosquitto:
@@ -106,8 +102,6 @@ class LocalMosquitto:
         config_dir.mkdir(parents=True, exist_ok=True)
         config = config_dir / "mosquitto.conf"
         config.write_text(local_config(self.host, self.port, self.state_dir))
-        if self.state_dir is not None:
-            _give_to_broker_user(self.state_dir)
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen([binary, "-c", str(config)], stdout=out,
                                      stderr=subprocess.STDOUT, start_new_session=True)

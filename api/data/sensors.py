@@ -21,6 +21,15 @@ def gateway_status(conn: Conn) -> dict[str, Row]:
     return {r["gateway_id"]: r for r in queries.gateway_statuses(conn)}
 
 
+def seq_gap_totals(conn: Conn, since: datetime) -> dict[str, Row]:
+    """Per gateway: seq gaps, messages missing and the last gap's time since ``since``."""
+    return {r["gateway_id"]: r for r in queries.gateway_seq_gap_totals(conn, since)}
+
+
+def seq_gaps(conn: Conn, gateway_ids: list[str], since: datetime) -> list[Row]:
+    return queries.gateway_seq_gaps(conn, gateway_ids, since)
+
+
 def history(conn: Conn, sensor_id: str, since: datetime, until: datetime,
             limit: int = 5000) -> tuple[str, list[Row]]:
     """(resolution, [{ts, value}]) of a sensor between ``since`` and ``until``: raw readings

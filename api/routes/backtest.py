@@ -138,12 +138,8 @@ def _run_upload(state: State, user: User, plan_id: str | None, files: dict[str, 
             reports = read_reports(paths["reports"], problems) if "reports" in paths else []
         except BacktestError as exc:
             msg = str(exc).replace(str(tmp) + "/", "")
-<<<<<<< HEAD
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, msg) from exc
-        problems = [p.replace(str(tmp) + "/", "") for p in problems]
-=======
             raise invalid(("body", "readings"), msg) from exc
->>>>>>> issue13-api
+        problems = [p.replace(str(tmp) + "/", "") for p in problems]
     if len(readings) > MAX_READINGS:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
                             f"at most {MAX_READINGS} readings per backtest")

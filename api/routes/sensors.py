@@ -1,4 +1,5 @@
-"""Sensors (status, latest value, history for charts) and gateways (online / offline)."""
+"""Sensors (status, latest value, history for charts) and gateways (online / offline, and the
+messages the bridge never received from them: seq gaps)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,24 @@ class Gateway(BaseModel):
     sensors: int
     status: str  # online, offline, unknown
     at: datetime | None = None
+    seq_gaps: int = 0  # gaps in its seq the bridge reported in the last GAP_WINDOW
+    missing_messages: int = 0  # messages in those gaps (a broker that dropped them)
+    last_gap_at: datetime | None = None
+
+
+class SeqGap(BaseModel):
+    """Messages of a gateway the bridge never received (seq ``first_missing`` … ``last``)."""
+
+    gateway_id: str
+    region: str
+    first_missing: int
+    last_missing: int
+    missing: int
+    at: datetime
+    bridge: str
+
+
+GAP_WINDOW = timedelta(days=7)
 
 
 @router.get("", response_model=list[Sensor])
@@ -98,15 +117,33 @@ def sensor_history(sensor_id: Annotated[str, Path(max_length=64)], user: Current
 @gateways_router.get("", response_model=list[Gateway])
 def list_gateways(user: CurrentUser, conn: DbConn, state: State,
                   region: Annotated[str | None, Query(pattern=REGION)] = None) -> list[Gateway]:
-    """Gateways in your area: online, offline, or unknown (never heard from)."""
+    """Gateways in your area: online, offline, or unknown (never heard from); with the seq gaps
+    of the last 7 days — messages a gateway sent that never reached the bridge."""
     scope = user.scope_for(region)
     statuses = repo.gateway_status(conn)
+    gaps = repo.seq_gap_totals(conn, datetime.now(UTC) - GAP_WINDOW)
     out = []
     for gw_id, gw in sorted(state.registry.gateways.items()):
         if not in_scope(scope, gw.region):
             continue
-        st = statuses.get(gw_id)
+        st, gap = statuses.get(gw_id), gaps.get(gw_id)
         out.append(Gateway(gateway_id=gw_id, region=gw.region, sensors=len(gw.sensors),
                            status=st["status"] if st else "unknown",
-                           at=st["at"] if st else None))
+                           at=st["at"] if st else None,
+                           seq_gaps=gap["gaps"] if gap else 0,
+                           missing_messages=gap["missing"] if gap else 0,
+                           last_gap_at=gap["last_gap_at"] if gap else None))
     return out
+
+
+@gateways_router.get("/gaps", response_model=list[SeqGap])
+def list_seq_gaps(user: CurrentUser, conn: DbConn, state: State,
+                  region: Annotated[str | None, Query(pattern=REGION)] = None,
+                  since: AwareDatetime | None = None) -> list[SeqGap]:
+    """Seq gaps of the gateways in your area (default: the last 7 days), newest first: messages
+    the MQTT broker acknowledged to a gateway but never delivered to the bridge."""
+    scope = user.scope_for(region)
+    ours = {gw_id: gw.region for gw_id, gw in state.registry.gateways.items()
+            if in_scope(scope, gw.region)}
+    rows = repo.seq_gaps(conn, sorted(ours), since or datetime.now(UTC) - GAP_WINDOW)
+    return [SeqGap(region=ours[r["gateway_id"]], **r) for r in rows]

@@ -26,11 +26,14 @@ from anlan.events import (
     Report,
     Signal,
     Task,
+    gateway_event,
 )
 from store.sink import tables
 
 Row = tuple[Any, ...]
 Decoder = Callable[[bytes], list[Row]]
+"""Rows of a record for the topic's stage; a topic carrying several event types returns
+``(stage, rows)`` instead."""
 
 
 def _readings(value: bytes) -> list[Row]:
@@ -48,9 +51,12 @@ def _reports(value: bytes) -> list[Row]:
              r.source)]
 
 
-def _gateway_status(value: bytes) -> list[Row]:
-    g = GatewayStatus.from_bytes(value)
-    return [(g.gateway_id, g.at, g.status)]
+def _gateway_status(value: bytes) -> tuple[tables.Stage, list[Row]]:
+    g = gateway_event(value)
+    if isinstance(g, GatewayStatus):
+        return tables.GATEWAY_STATUS, [(g.gateway_id, g.at, g.status)]
+    return tables.GATEWAY_SEQ_GAPS, [(g.gateway_id, g.first_missing, g.last_missing, g.missing,
+                                      g.at, g.bridge)]
 
 
 def _signals(value: bytes) -> list[Row]:
@@ -96,7 +102,7 @@ def _deadletter(value: bytes) -> list[Row]:
 
 
 # contract topic name → (stage, decoder)
-DECODERS: dict[str, tuple[tables.Stage, Decoder]] = {
+DECODERS: dict[str, tuple[tables.Stage, Callable[[bytes], Any]]] = {
     topics.READINGS: (tables.READINGS, _readings),
     topics.REPORTS_RAW: (tables.REPORTS, _reports),
     topics.GATEWAY_STATUS: (tables.GATEWAY_STATUS, _gateway_status),
@@ -168,6 +174,8 @@ def decode_record(topic: str, key: bytes | None, value: bytes | None
         return tables.DEADLETTERS, [reject_row(topic, key, value, "empty record (tombstone)")]
     try:
         rows = decoder(value)
+        if isinstance(rows, tuple):
+            stage, rows = rows
     except (ValidationError, ValueError, TypeError, UnicodeDecodeError) as exc:
         return tables.DEADLETTERS, [reject_row(topic, key, value, _reason(exc))]
     if b"\\u0000" in value and _has_nul(rows):

@@ -107,6 +107,15 @@ GATEWAY_STATUS = Stage(
     ),
 )
 
+# The bridge's reports of messages a gateway sent that never arrived (anlan.events.SeqGap).
+GATEWAY_SEQ_GAPS = Stage(
+    "stage_gateway_seq_gaps",
+    (("gateway_id", "text"), ("first_missing", "bigint"), ("last_missing", "bigint"),
+     ("missing", "bigint"), ("at", "timestamptz"), ("bridge", "text")),
+    (_insert("gateway_seq_gaps", "stage_gateway_seq_gaps",
+             "gateway_id, first_missing, last_missing, missing, at, bridge"),),
+)
+
 SIGNALS = Stage(
     "stage_signals",
     (("plan", "text"), ("region", "text"), ("ts", "timestamptz"), ("level", "text"),
@@ -216,6 +225,7 @@ DEADLETTERS = Stage(
              "dedup_key, stage, reason, source_topic, key, original, at"),),
 )
 
-ALL_STAGES: tuple[Stage, ...] = (READINGS, READINGS_LATEST, REPORTS, GATEWAY_STATUS, SIGNALS, INCIDENTS, ALERTS,
-                                 DELIVERIES, TASKS, COMMANDS, DEADLETTERS)
+ALL_STAGES: tuple[Stage, ...] = (READINGS, READINGS_LATEST, REPORTS, GATEWAY_STATUS,
+                                 GATEWAY_SEQ_GAPS, SIGNALS, INCIDENTS, ALERTS, DELIVERIES, TASKS,
+                                 COMMANDS, DEADLETTERS)
 STAGES = {s.name: s for s in ALL_STAGES}

@@ -18,6 +18,7 @@ from anlan.events import (
     Level,
     Readings,
     Report,
+    SeqGap,
     Signal,
     Task,
 )
@@ -37,7 +38,8 @@ def run_async(factory: Callable[[], Any]) -> Any:
 
 TOPIC_OF = {Alert: topics.ALERTS, IncidentEvent: topics.INCIDENTS, Delivery: topics.DELIVERIES,
             Signal: topics.SIGNALS, Task: topics.TASKS, Readings: topics.READINGS,
-            GatewayStatus: topics.GATEWAY_STATUS, Report: topics.REPORTS_RAW,
+            GatewayStatus: topics.GATEWAY_STATUS, SeqGap: topics.GATEWAY_STATUS,
+            Report: topics.REPORTS_RAW,
             DeadLetter: topics.DEADLETTER}
 
 

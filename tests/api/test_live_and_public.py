@@ -6,7 +6,7 @@ import json
 import re
 import threading
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -103,7 +103,9 @@ def test_report_is_produced_to_kafka(client: httpx.Client, api_settings: Setting
     ({"kind": "fire", "region": "360121100"}, {"reporter_id"}),
     ({"reporter_id": "r1", "kind": "Fire!", "region": "360121100"}, {"kind"}),
     ({"reporter_id": "r1", "kind": "fire", "region": "beijing"}, {"region"}),
-    ({"reporter_id": "r1", "kind": "fire", "lat": 95, "lon": 10}, {"lat"}),
+    ({"reporter_id": "r1", "kind": "fire", "region": "360121100", "lat": 95, "lon": 10},
+     {"lat"}),
+    ({"reporter_id": "r1", "kind": "fire", "lat": 28.7, "lon": 115.8}, {"region"}),
     ({"reporter_id": "r1", "kind": "fire", "region": "360121100", "text": "x" * 2001}, {"text"}),
     ({"reporter_id": "r1", "kind": "fire", "region": "360121100",
       "ts": "2026-07-20T08:00:00"}, {"ts"}),
@@ -115,9 +117,72 @@ def test_report_validation_names_fields(client: httpx.Client, body: dict, fields
 
 
 def test_report_without_a_place_is_rejected(client: httpx.Client) -> None:
-    resp = client.post("/api/v1/reports", json={"reporter_id": "r1", "kind": "fire"})
-    assert resp.status_code == 422
-    assert "region id or both lat and lon" in resp.json()["detail"][0]["msg"]
+    for where in ({}, {"lat": 28.7, "lon": 115.8}):
+        resp = client.post("/api/v1/reports", json={"reporter_id": "r1", "kind": "fire", **where})
+        assert resp.status_code == 422
+        [error] = resp.json()["detail"]
+        assert error["loc"] == ["body", "region"]
+        assert "lat/lon alone cannot be located" in error["msg"]
+
+
+NOW = datetime.now(UTC)
+
+
+@pytest.mark.parametrize(("change", "field", "reason"), [
+    ({"region": "999999"}, "region", "region '999999' is not a region of the directory"),
+    ({"region": "360121100009-G1"}, "region", "is not a region of the directory"),
+    ({"ts": "9999-12-31T23:59:59Z"}, "ts", "more than 5 minutes ahead"),
+    ({"ts": (NOW + timedelta(minutes=10)).isoformat()}, "ts", "more than 5 minutes ahead"),
+    ({"ts": (NOW - timedelta(days=8)).isoformat()}, "ts", "more than 7 days old"),
+    ({"text": "\ud83d"}, "text", "invalid unicode in field text"),
+    ({"kind": "fire\udfff"}, "kind", "invalid unicode in field kind"),
+])
+def test_report_outside_the_contract_is_a_422_with_the_reason(
+        client: httpx.Client, api_settings: Settings, change: dict[str, str], field: str,
+        reason: str) -> None:
+    reporter = f"r-{uuid.uuid4().hex[:8]}"
+    body = {"reporter_id": reporter, "kind": "fire", "region": "360121100002-G1", **change}
+    resp = client.post("/api/v1/reports", content=json.dumps(body).encode(),
+                       headers={"content-type": "application/json"})
+    assert resp.status_code == 422, resp.text
+    [error] = resp.json()["detail"]
+    assert error["loc"] == ["body", field] and reason in error["msg"]
+    assert not _reports_of(api_settings, reporter, wait_s=1)  # nothing reached Kafka
+
+
+def test_report_within_the_bounds_is_accepted(client: httpx.Client,
+                                              api_settings: Settings) -> None:
+    reporter = f"r-{uuid.uuid4().hex[:8]}"
+    body = {"reporter_id": reporter, "kind": "fire", "region": "360121100002-G1",
+            "lat": 28.7, "lon": 115.8, "text": "浓烟 \U0001f525",
+            "ts": (datetime.now(UTC) - timedelta(days=6)).isoformat()}
+    resp = client.post("/api/v1/reports", json=body)
+    assert resp.status_code == 202, resp.text
+    [report] = _reports_of(api_settings, reporter, wait_s=10)
+    assert (report.region, report.text) == ("360121100002-G1", "浓烟 \U0001f525")
+
+
+def _reports_of(settings: Settings, reporter: str, wait_s: float) -> list[Report]:
+    import asyncio
+
+    from anlan.kafka import make_consumer
+
+    async def read() -> list[Report]:
+        consumer = make_consumer(settings, topics.REPORTS_RAW, group_id=None)
+        await consumer.start()
+        found: list[Report] = []
+        try:
+            for _ in range(int(wait_s / 0.2)):
+                for records in (await consumer.getmany(timeout_ms=200)).values():
+                    found += [r for r in (Report.from_bytes(rec.value or b"") for rec in records)
+                              if r.reporter_id == reporter]
+                if found:
+                    break
+        finally:
+            await consumer.stop()
+        return found
+
+    return asyncio.run(read())
 
 
 def test_reports_are_rate_limited_per_client(client: httpx.Client) -> None:

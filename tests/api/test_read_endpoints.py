@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from alerts.cap import identifier_for, validate_cap
-from anlan.events import GatewayStatus, Level, Reading, Readings, Task
+from anlan.events import GatewayStatus, Level, Reading, Readings, SeqGap, Task
 from tests.api.helpers import alert_for, incident, store_events
 
 pytestmark = pytest.mark.integration
@@ -64,6 +64,30 @@ def test_sensors_latest_and_history(as_user: Callable[[str], httpx.Client],
     gws = {g["gateway_id"]: g["status"] for g in as_user("admin").get("/api/v1/gateways").json()}
     assert gws["gw-0001"] == "online" and gws["gw-0003"] == "offline"
     assert "gw-0003" not in {g["gateway_id"] for g in c.get("/api/v1/gateways").json()}
+
+
+def test_seq_gaps_the_bridge_reported_show_on_the_gateways(
+        as_user: Callable[[str], httpx.Client], seeded_db: str) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    store_events(seeded_db, *(
+        SeqGap(gateway_id=gw, first_missing=first, last_missing=last, missing=last - first + 1,
+               at=at, bridge="anlan-bridge")
+        for gw, first, last, at in (("gw-0001", 4, 6, now - timedelta(minutes=1)),
+                                    ("gw-0001", 90, 99, now),
+                                    ("gw-0001", 1, 2, now - timedelta(days=30)),  # too old
+                                    ("gw-0003", 7, 7, now))))
+    c = as_user("cg_officer")
+    gws = {g["gateway_id"]: g for g in c.get("/api/v1/gateways").json()}
+    assert (gws["gw-0001"]["seq_gaps"], gws["gw-0001"]["missing_messages"]) == (2, 13)
+    assert gws["gw-0001"]["last_gap_at"] is not None and "gw-0003" not in gws
+    gaps = c.get("/api/v1/gateways/gaps").json()
+    assert [(g["gateway_id"], g["first_missing"], g["last_missing"], g["missing"])
+            for g in gaps] == [("gw-0001", 90, 99, 10), ("gw-0001", 4, 6, 3)]
+    assert gaps[0]["region"] == gws["gw-0001"]["region"] and gaps[0]["bridge"] == "anlan-bridge"
+    everything = as_user("admin").get("/api/v1/gateways/gaps", params={
+        "since": (now - timedelta(days=60)).isoformat()}).json()
+    assert {(g["gateway_id"], g["first_missing"]) for g in everything} == {
+        ("gw-0001", 90), ("gw-0001", 4), ("gw-0001", 1), ("gw-0003", 7)}
 
 
 def test_regions_list_and_tree_with_worst_level(as_user: Callable[[str], httpx.Client],

@@ -33,7 +33,11 @@ def bridge_env(settings: Settings, ready_dir: Path) -> dict[str, str]:
         "ANLAN_MQTT_CLIENT_ID": settings.mqtt_client_id,
         "ANLAN_MQTT_SHARE_GROUP": settings.mqtt_share_group,
         "ANLAN_SENSORS_FILE": str(settings.sensors_file),
+        "ANLAN_DIRECTORY_FILE": str(settings.directory_file),
         "ANLAN_BRIDGE_MAX_INFLIGHT": str(settings.bridge_max_inflight),
+        "ANLAN_BRIDGE_SEQ_GAPS": str(settings.bridge_seq_gaps).lower(),
+        "ANLAN_BRIDGE_SEQ_GAP_GRACE_S": str(settings.bridge_seq_gap_grace_s),
+        "ANLAN_BRIDGE_METRICS_PORT": str(settings.bridge_metrics_port),
         "ANLAN_READY_DIR": str(ready_dir),
         "PYTHONUNBUFFERED": "1",
     })

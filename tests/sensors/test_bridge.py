@@ -9,14 +9,16 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
 from anlan import topics
-from anlan.events import DeadLetter, GatewayStatus, RawReadings
+from anlan.events import DeadLetter, GatewayStatus, RawReadings, Report, SeqGap, gateway_event
 from anlan.settings import Settings
+from anlan.stack.net import free_port
 from sensors.broker import ConfiguredMosquitto, mosquitto_binary
-from sensors.contract import readings_topic, status_topic
+from sensors.contract import readings_topic, report_topic, status_topic
 from tests.sensors.support import SpawnBridge, connect_publisher, publish_all, read_topic_sync
 
 pytestmark = [
@@ -26,6 +28,7 @@ pytestmark = [
 
 GATEWAYS = [f"gw-k{i:02d}" for i in range(5)]
 BRIDGE_USER, BRIDGE_PASSWORD = "anlan-bridge", "bridge-secret"
+REPORTER = "p-0001"
 
 
 def _registry_file(folder: Path) -> Path:
@@ -39,7 +42,8 @@ def _registry_file(folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConfiguredMosquitto]:
-    users = {BRIDGE_USER: BRIDGE_PASSWORD, **{gw: f"pw-{gw}" for gw in GATEWAYS}}
+    users = {BRIDGE_USER: BRIDGE_PASSWORD, REPORTER: f"pw-{REPORTER}",
+             **{gw: f"pw-{gw}" for gw in GATEWAYS}}
     with ConfiguredMosquitto(tmp_path_factory.mktemp("mosquitto"), users) as running:
         yield running
 
@@ -176,9 +180,11 @@ def test_hostile_payloads_are_all_dead_lettered(bridge_settings: Settings,
 def test_two_bridges_share_the_load(bridge_settings: Settings, broker: ConfiguredMosquitto,
                                     tmp_path: Path,
                                     spawn_bridge: SpawnBridge) -> None:
-    """Two bridges in one shared-subscription group: every message once, both do work."""
-    first = spawn_bridge(bridge_settings, tmp_path / "a")
-    second = spawn_bridge(bridge_settings.model_copy(
+    """Two bridges in one shared-subscription group: every message once, both do work. (Each
+    sees a share of every gateway's seqs: seq gaps are off, as sensors/README.md says.)"""
+    shared = bridge_settings.model_copy(update={"bridge_seq_gaps": False})
+    first = spawn_bridge(shared, tmp_path / "a")
+    second = spawn_bridge(shared.model_copy(
         update={"mqtt_client_id": bridge_settings.mqtt_client_id + "-b"}), tmp_path / "b")
     for bridge in (first, second):
         bridge.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -201,3 +207,96 @@ def test_two_bridges_share_the_load(bridge_settings: Settings, broker: Configure
         stopped = [line for line in bridge.log().splitlines() if "bridge stopped" in line][-1]
         received = int(stopped.split("received=")[1].split(",")[0])
         assert received > 0, "one bridge of the group got nothing"
+
+
+def test_a_gap_in_a_gateways_seq_is_reported(make_settings: Callable[..., Settings],
+                                             broker: ConfiguredMosquitto, tmp_path: Path,
+                                             spawn_bridge: SpawnBridge) -> None:
+    """seq 1, 2, 3, 7 (and a duplicate, and 0 after a restart of its counter): one gap of 3 —
+    a warning in the log, the bridge's /metrics, an event on anlan.gateways.status."""
+    metrics_port = free_port()
+    settings = make_settings(mqtt_host="127.0.0.1", mqtt_port=broker.port,
+                             mqtt_username=BRIDGE_USER, mqtt_password=BRIDGE_PASSWORD,
+                             sensors_file=_registry_file(tmp_path), bridge_seq_gap_grace_s=1.0,
+                             bridge_metrics_port=metrics_port)
+    bridge = spawn_bridge(settings, tmp_path)
+    bridge.start()
+    gw = GATEWAYS[3]
+    start = datetime.now(timezone.utc) - timedelta(hours=1)
+    client = connect_publisher("127.0.0.1", broker.port, f"gaps-{gw}", gw, f"pw-{gw}")
+    try:
+        publish_all(client, [(readings_topic(gw), _reading(gw, seq, start + timedelta(
+            seconds=seq))) for seq in (1, 2, 3, 3, 7, 8)])
+        time.sleep(1.5)  # past the grace period: then the counter restarts (a reboot)
+        publish_all(client, [(readings_topic(gw), _reading(gw, seq, start + timedelta(
+            minutes=10, seconds=seq))) for seq in (0, 1, 2)])
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    gaps = [e for e in (gateway_event(v) for v in read_topic_sync(
+        settings, topics.GATEWAY_STATUS, lambda vs: any(b"missing" in v for v in vs),
+        timeout=30)) if isinstance(e, SeqGap)]
+    time.sleep(2)  # any further (wrong) gap would be reported by now
+    gaps = [e for e in (gateway_event(v) for v in read_topic_sync(
+        settings, topics.GATEWAY_STATUS, lambda vs: False, timeout=2)) if isinstance(e, SeqGap)]
+    scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+    raw = read_topic_sync(settings, topics.READINGS_RAW, lambda vs: len(vs) >= 9, timeout=20)
+    assert bridge.stop() == 0
+    assert [(g.gateway_id, g.first_missing, g.last_missing, g.missing, g.bridge)
+            for g in gaps] == [(gw, 4, 6, 3, settings.mqtt_client_id)]
+    assert f'anlan_bridge_seq_gaps_total{{gateway="{gw}"}} 1.0' in scraped
+    assert f'anlan_bridge_seq_missing_messages_total{{gateway="{gw}"}} 3.0' in scraped
+    warnings = [line for line in bridge.log().splitlines() if "never received" in line]
+    assert len(warnings) == 1 and "3 message(s) never received (seq 4 … 6)" in warnings[0]
+    assert sorted(RawReadings.from_bytes(v).seq for v in raw) == [0, 1, 1, 2, 2, 3, 3, 7, 8]
+
+
+def test_contract_bounds_over_mqtt(bridge_settings: Settings, broker: ConfiguredMosquitto,
+                                   tmp_path: Path, spawn_bridge: SpawnBridge) -> None:
+    """Reports outside the directory or the time bounds, a seq beyond bigint, a lone
+    surrogate: each a dead letter with its reason, from the real bridge; a good report passes."""
+    bridge = spawn_bridge(bridge_settings, tmp_path)
+    bridge.start()
+    now = datetime.now(timezone.utc)
+    good = {"kind": "flooding", "region": "360121100002-G1", "text": "积水", "ts": now.isoformat()}
+    reports = [
+        (good, None),
+        ({**good, "region": "999999999999"}, "region '999999999999' is not a region of the"),
+        ({**good, "ts": "9999-12-31T23:59:59+00:00"}, "more than 5 minutes ahead"),
+        ({**good, "ts": (now - timedelta(days=8)).isoformat()}, "more than 7 days old"),
+        ({k: v for k, v in {**good, "lat": 28.7, "lon": 115.8}.items() if k != "region"},
+         "lat/lon alone cannot be located"),
+        ({**good, "text": "\ud83d"}, "invalid unicode in field text"),
+    ]
+    gw = GATEWAYS[4]
+    readings = [
+        (b'{"seq": 9223372036854775808, "readings": [{"sensor": "rg-gw-k04-0", "ts": "%s", '
+         b'"kind": "rain_mm", "value": 1}]}' % now.isoformat().encode(),
+         "'seq' must be an integer from 0 to 9223372036854775807"),
+        (json.dumps({"seq": 1, "readings": [{"sensor": "rg-gw-k04-\ud83d", "ts": now.isoformat(),
+                                             "kind": "rain_mm", "value": 1}]}).encode(),
+         "invalid unicode in field readings[0].sensor"),
+    ]
+    reporter = connect_publisher("127.0.0.1", broker.port, "bounds-reporter", REPORTER,
+                                 f"pw-{REPORTER}")
+    gateway = connect_publisher("127.0.0.1", broker.port, f"bounds-{gw}", gw, f"pw-{gw}")
+    try:
+        publish_all(reporter, [(report_topic(REPORTER), json.dumps(body).encode())
+                               for body, _ in reports])
+        publish_all(gateway, [(readings_topic(gw), payload) for payload, _ in readings])
+    finally:
+        for client in (reporter, gateway):
+            client.disconnect()
+            client.loop_stop()
+    expected = [why for _, why in reports if why] + [why for _, why in readings]
+    letters = [DeadLetter.from_bytes(v) for v in read_topic_sync(
+        bridge_settings, topics.DEADLETTER, lambda vs: len(vs) >= len(expected), timeout=30)]
+    accepted = [Report.from_bytes(v) for v in read_topic_sync(
+        bridge_settings, topics.REPORTS_RAW, lambda vs: len(vs) >= 1, timeout=10)]
+    assert bridge.stop() == 0
+    assert len(letters) == len(expected)
+    for why in expected:
+        assert [d for d in letters if why in d.reason and d.stage == "bridge"], why
+    assert not [d for d in letters if "internal error" in d.reason]
+    assert [(r.region, r.reporter_id, r.source) for r in accepted] == [
+        ("360121100002-G1", REPORTER, "mqtt")]

@@ -149,7 +149,8 @@ async def _kafka_outage(settings: Settings, kafka: EmbeddedKafka, client: Any) -
     from tests.sensors.support import read_topic
 
     await create_topics(settings)
-    bridge = Bridge(settings, load_registry(settings.sensors_file), session_expiry_s=60)
+    bridge = Bridge(settings, load_registry(settings.sensors_file), regions=frozenset(),
+                    session_expiry_s=60)
     stop = asyncio.Event()
     task = asyncio.create_task(bridge.run(stop))
     try:

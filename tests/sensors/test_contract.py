@@ -10,6 +10,7 @@ import pytest
 
 from anlan import topics
 from anlan.events import DeadLetter, GatewayStatus, RawReading, RawReadings, Report
+from anlan.regions import load_region_ids
 from anlan.registry import load_registry
 from anlan.settings import DEMO_DIR
 from sensors import contract
@@ -17,6 +18,7 @@ from sensors.contract import route
 
 NOW = datetime(2026, 7, 20, 8, 0, tzinfo=timezone.utc)
 REGISTRY = load_registry(Path(DEMO_DIR) / "sensors.yaml")
+REGIONS = load_region_ids(Path(DEMO_DIR) / "directory.yaml")
 TOPIC = "anlan/v1/gw/gw-0002/readings"
 
 
@@ -33,7 +35,7 @@ def message(*readings: dict[str, object], seq: int = 1) -> bytes:
 
 def test_valid_message_is_one_raw_readings_event_keyed_by_gateway() -> None:
     records = route(TOPIC, message(reading(), reading(sensor="rg-0202", unit="mm")),
-                    REGISTRY, NOW)
+                    REGISTRY, NOW, regions=REGIONS)
     assert len(records) == 1
     rec = records[0]
     assert (rec.topic, rec.key) == (topics.READINGS_RAW, "gw-0002")
@@ -50,6 +52,13 @@ BAD_MESSAGES: list[tuple[str, bytes, str]] = [
     ("no seq", json.dumps({"readings": [reading()]}).encode(), "seq"),
     ("string seq", json.dumps({"seq": "1", "readings": [reading()]}).encode(), "seq"),
     ("bool seq", json.dumps({"seq": True, "readings": [reading()]}).encode(), "seq"),
+    ("seq 2^63", message(reading(), seq=2**63), "'seq' must be an integer from 0 to 9223372036854775807"),
+    ("seq 2^64", message(reading(), seq=2**64), "(2^63-1)"),
+    ("negative seq", message(reading(), seq=-1), "'seq' must be an integer from 0"),
+    ("lone surrogate", message(reading(), reading(sensor="rg-\ud83d")),
+     "invalid unicode in field readings[1].sensor"),
+    ("lone low surrogate in a key", b'{"seq": 1, "readings": [{"\\udc00": 1}]}',
+     "invalid unicode in field readings[0]."),
     ("empty readings", message(), "non-empty"),
     ("extra field", json.dumps({"seq": 1, "readings": [reading()], "x": 1}).encode(),
      "unknown fields"),
@@ -83,7 +92,7 @@ BAD_MESSAGES: list[tuple[str, bytes, str]] = [
                          ids=[b[0] for b in BAD_MESSAGES])
 def test_bad_messages_are_dead_lettered_with_reason(name: str, payload: bytes,
                                                     reason: str) -> None:
-    records = route(TOPIC, payload, REGISTRY, NOW)
+    records = route(TOPIC, payload, REGISTRY, NOW, regions=REGIONS)
     assert len(records) == 1, name
     rec = records[0]
     assert rec.topic == topics.DEADLETTER and rec.key == "gw-0002"
@@ -97,20 +106,20 @@ def test_bad_messages_are_dead_lettered_with_reason(name: str, payload: bytes,
 
 
 def test_unregistered_gateway_and_bad_topics() -> None:
-    rec = route("anlan/v1/gw/gw-9999/readings", message(reading()), REGISTRY, NOW)[0]
+    rec = route("anlan/v1/gw/gw-9999/readings", message(reading()), REGISTRY, NOW, regions=REGIONS)[0]
     assert "gateway 'gw-9999' is not registered" in DeadLetter.from_bytes(rec.value).reason
-    rec = route("anlan/v1/gw/gw-9999/status", b"online", REGISTRY, NOW)[0]
+    rec = route("anlan/v1/gw/gw-9999/status", b"online", REGISTRY, NOW, regions=REGIONS)[0]
     assert "gateway 'gw-9999' is not registered" in DeadLetter.from_bytes(rec.value).reason
     for topic in ("anlan/v1/gw/gw-0002/other", "anlan/v1/gw/a b/readings", "x/y",
                   "anlan/v1/gw/" + "g" * 65 + "/readings"):
-        rec = route(topic, b"{}", REGISTRY, NOW)[0]
+        rec = route(topic, b"{}", REGISTRY, NOW, regions=REGIONS)[0]
         assert rec.topic == topics.DEADLETTER, topic
 
 
 def test_partly_bad_message_forwards_good_and_dead_letters_bad() -> None:
     payload = message(reading(), reading(sensor="rg-0101"), reading(sensor="rg-0202"),
                       reading(value="x"), seq=7)
-    records = route(TOPIC, payload, REGISTRY, NOW)
+    records = route(TOPIC, payload, REGISTRY, NOW, regions=REGIONS)
     assert [r.topic for r in records] == [topics.READINGS_RAW, topics.DEADLETTER]
     good = RawReadings.from_bytes(records[0].value)
     assert [r.sensor for r in good.readings] == ["rg-0201", "rg-0202"]
@@ -125,7 +134,7 @@ def test_partly_bad_message_forwards_good_and_dead_letters_bad() -> None:
 @pytest.mark.parametrize(("payload", "status"), [(b"online", "online"), (b"offline\n", "offline"),
                                                  (b"ONLINE", "online")])
 def test_status(payload: bytes, status: str) -> None:
-    rec = route("anlan/v1/gw/gw-0001/status", payload, REGISTRY, NOW)[0]
+    rec = route("anlan/v1/gw/gw-0001/status", payload, REGISTRY, NOW, regions=REGIONS)[0]
     assert (rec.topic, rec.key) == (topics.GATEWAY_STATUS, "gw-0001")
     event = GatewayStatus.from_bytes(rec.value)
     assert event.status == status and event.at == NOW
@@ -133,7 +142,7 @@ def test_status(payload: bytes, status: str) -> None:
 
 @pytest.mark.parametrize("payload", [b"", b"maybe", b"x" * 1000, b'{"status": "online"}'])
 def test_bad_status(payload: bytes) -> None:
-    rec = route("anlan/v1/gw/gw-0001/status", payload, REGISTRY, NOW)[0]
+    rec = route("anlan/v1/gw/gw-0001/status", payload, REGISTRY, NOW, regions=REGIONS)[0]
     assert rec.topic == topics.DEADLETTER
     assert "status payload" in DeadLetter.from_bytes(rec.value).reason
 
@@ -141,41 +150,62 @@ def test_bad_status(payload: bytes) -> None:
 def test_report_gets_deterministic_id_and_region_key() -> None:
     body = {"kind": "flooding", "region": "360121100002-G1", "text": "水漫过路面",
             "ts": "2026-07-20T15:40:00+08:00"}
-    first = route("anlan/v1/reports/p-0007", json.dumps(body).encode(), REGISTRY, NOW)[0]
-    again = route("anlan/v1/reports/p-0007", json.dumps(body).encode(), REGISTRY, NOW)[0]
+    first = route("anlan/v1/reports/p-0007", json.dumps(body).encode(), REGISTRY, NOW, regions=REGIONS)[0]
+    again = route("anlan/v1/reports/p-0007", json.dumps(body).encode(), REGISTRY, NOW, regions=REGIONS)[0]
     assert (first.topic, first.key) == (topics.REPORTS_RAW, "360121100002-G1")
     report = Report.from_bytes(first.value)
     assert report.report_id == Report.from_bytes(again.value).report_id
     assert report.reporter_id == "p-0007" and report.source == "mqtt"
-    other = route("anlan/v1/reports/p-0008", json.dumps(body).encode(), REGISTRY, NOW)[0]
+    other = route("anlan/v1/reports/p-0008", json.dumps(body).encode(), REGISTRY, NOW, regions=REGIONS)[0]
     assert Report.from_bytes(other.value).report_id != report.report_id
 
 
-def test_report_with_lat_lon_only_is_keyed_by_reporter() -> None:
-    body = {"kind": "landslide", "lat": 28.7, "lon": 115.8, "ts": "2026-07-20T07:40:00Z"}
-    rec = route("anlan/v1/reports/p-1", json.dumps(body).encode(), REGISTRY, NOW)[0]
-    assert (rec.topic, rec.key) == (topics.REPORTS_RAW, "p-1")
+GRID = "360121100002-G1"
+REPORT_AT = "2026-07-20T07:40:00Z"
 
 
 @pytest.mark.parametrize(("body", "reason"), [
-    ({"kind": "flooding", "ts": "2026-07-20T07:40:00Z"}, "region"),
-    ({"kind": "flooding", "region": "r", "lat": 1, "ts": "2026-07-20T07:40:00Z"}, "together"),
-    ({"kind": "flooding", "region": "r"}, "'ts'"),
-    ({"kind": "flooding", "region": "r", "lat": 99, "lon": 0, "ts": "2026-07-20T07:40:00Z"},
-     "lat"),
-    ({"kind": "", "region": "r", "ts": "2026-07-20T07:40:00Z"}, "kind"),
-    ({"kind": "x", "region": "r", "ts": "2026-07-20T07:40:00Z", "report_id": "forged"},
-     "unknown fields"),
+    ({"kind": "flooding", "ts": REPORT_AT}, "'region' is required"),
+    ({"kind": "landslide", "lat": 28.7, "lon": 115.8, "ts": REPORT_AT},
+     "lat/lon alone cannot be located"),
+    ({"kind": "flooding", "region": GRID, "lat": 1, "ts": REPORT_AT}, "together"),
+    ({"kind": "flooding", "region": GRID}, "'ts' is required"),
+    ({"kind": "flooding", "region": GRID, "lat": 99, "lon": 0, "ts": REPORT_AT}, "lat"),
+    ({"kind": "", "region": GRID, "ts": REPORT_AT}, "kind"),
+    ({"kind": "x", "region": GRID, "ts": REPORT_AT, "report_id": "forged"}, "unknown fields"),
+    ({"kind": "flooding", "region": "r", "ts": REPORT_AT},
+     "region 'r' is not a region of the directory"),
+    ({"kind": "flooding", "region": "110101001001", "ts": REPORT_AT},
+     "region '110101001001' is not a region of the directory"),
+    ({"kind": "flooding", "region": GRID, "ts": "9999-12-31T23:59:59Z"},
+     "more than 5 minutes ahead"),
+    ({"kind": "flooding", "region": GRID, "ts": "2026-07-20T08:06:00Z"},
+     "more than 5 minutes ahead"),
+    ({"kind": "flooding", "region": GRID, "ts": "2026-07-12T07:59:00Z"}, "more than 7 days old"),
+    ({"kind": "flooding", "region": GRID, "ts": "0001-01-01T00:00:00Z"}, "more than 7 days old"),
+    ({"kind": "flooding", "region": GRID, "ts": REPORT_AT, "text": "\ud83d"},
+     "invalid unicode in field text"),
 ])
 def test_bad_reports(body: dict[str, object], reason: str) -> None:
-    rec = route("anlan/v1/reports/p-1", json.dumps(body).encode(), REGISTRY, NOW)[0]
+    rec = route("anlan/v1/reports/p-1", json.dumps(body).encode(), REGISTRY, NOW,
+                regions=REGIONS)[0]
     assert rec.topic == topics.DEADLETTER
     assert reason in DeadLetter.from_bytes(rec.value).reason
 
 
+@pytest.mark.parametrize("ts", ["2026-07-20T08:05:00Z", "2026-07-13T08:01:00Z",
+                                "2026-07-20T16:04:00+08:00"])
+def test_report_times_within_the_bounds_pass(ts: str) -> None:
+    body = {"kind": "flooding", "region": GRID, "lat": 28.7, "lon": 115.8, "ts": ts,
+            "text": "水漫过路面 \U0001f30a"}
+    rec = route("anlan/v1/reports/p-1", json.dumps(body).encode(), REGISTRY, NOW,
+                regions=REGIONS)[0]
+    assert (rec.topic, rec.key) == (topics.REPORTS_RAW, GRID)
+
+
 def test_future_skew_is_tolerated() -> None:
     ts = (NOW + timedelta(minutes=4)).isoformat()
-    assert route(TOPIC, message(reading(ts=ts)), REGISTRY, NOW)[0].topic == topics.READINGS_RAW
+    assert route(TOPIC, message(reading(ts=ts)), REGISTRY, NOW, regions=REGIONS)[0].topic == topics.READINGS_RAW
 
 
 def test_subscriptions_are_shared() -> None:
@@ -197,25 +227,27 @@ EXERCISE_TOPIC = "anlan/v1/exercise/gw/gw-0002/readings"
 ], ids=["fast", "checked", "slow"])
 def test_a_drills_readings_are_marked_exercise(payload: bytes) -> None:
     assert contract.readings_topic("gw-0002", exercise=True) == EXERCISE_TOPIC
-    rec = route(EXERCISE_TOPIC, payload, REGISTRY, NOW)[0]
+    rec = route(EXERCISE_TOPIC, payload, REGISTRY, NOW, regions=REGIONS)[0]
     event = RawReadings.from_bytes(rec.value)
     assert (rec.topic, rec.key) == (topics.READINGS_RAW, "gw-0002")  # the real key: same partition
     assert event.exercise and event.mqtt_topic == EXERCISE_TOPIC
-    real = RawReadings.from_bytes(route(TOPIC, payload, REGISTRY, NOW)[0].value)
+    real = RawReadings.from_bytes(route(TOPIC, payload, REGISTRY, NOW, regions=REGIONS)[0].value)
     assert not real.exercise and real.readings == event.readings
 
 
 def test_a_drill_is_checked_like_real_readings_and_has_no_status() -> None:
-    foreign = route(EXERCISE_TOPIC, message(reading(sensor="rg-0101")), REGISTRY, NOW)
+    foreign = route(EXERCISE_TOPIC, message(reading(sensor="rg-0101")), REGISTRY, NOW,
+                    regions=REGIONS)
     assert [r.topic for r in foreign] == [topics.DEADLETTER]
     assert "not registered to gateway" in DeadLetter.from_bytes(foreign[0].value).reason
-    status = route("anlan/v1/exercise/gw/gw-0002/status", b"online", REGISTRY, NOW)
+    status = route("anlan/v1/exercise/gw/gw-0002/status", b"online", REGISTRY, NOW,
+                   regions=REGIONS)
     assert "not part of the contract" in DeadLetter.from_bytes(status[0].value).reason
 
 
 def test_partly_foreign_well_formed_message() -> None:
     payload = message(reading(), reading(sensor="rg-0101", unit="mm"), seq=9)
-    records = route(TOPIC, payload, REGISTRY, NOW)
+    records = route(TOPIC, payload, REGISTRY, NOW, regions=REGIONS)
     assert [r.topic for r in records] == [topics.READINGS_RAW, topics.DEADLETTER]
     letter = DeadLetter.from_bytes(records[1].value)
     assert letter.reason.startswith("1 of 2 readings rejected (seq 9): readings[1]: sensor")
@@ -228,7 +260,7 @@ def test_valid_message_event_equals_the_normalised_event() -> None:
     """The fast path splices the gateway's JSON; it must decode to the same event."""
     payload = b'  {"readings": [{"sensor": "rg-0201", "ts": "2026-07-20T07:55:00Z", ' \
               b'"kind": "rain_mm", "value": 3, "unit": "mm"}], "seq": 5}\n'
-    event = RawReadings.from_bytes(route(TOPIC, payload, REGISTRY, NOW)[0].value)
+    event = RawReadings.from_bytes(route(TOPIC, payload, REGISTRY, NOW, regions=REGIONS)[0].value)
     expected = RawReadings(gateway_id="gw-0002", mqtt_topic=TOPIC, received_at=NOW, seq=5,
                            readings=[RawReading(sensor="rg-0201", ts=NOW - timedelta(minutes=5),
                                                 kind="rain_mm", value=3.0, unit="mm")])
@@ -243,8 +275,8 @@ def test_time_bounds_hold_with_mixed_offsets(offsets: tuple[str, str]) -> None:
         return local.replace(tzinfo=None).isoformat() + offset
 
     ok = message(reading(ts=at(-5, offsets[0])), reading(sensor="rg-0202", ts=at(4, offsets[1])))
-    assert [r.topic for r in route(TOPIC, ok, REGISTRY, NOW)] == [topics.READINGS_RAW]
+    assert [r.topic for r in route(TOPIC, ok, REGISTRY, NOW, regions=REGIONS)] == [topics.READINGS_RAW]
     late = message(reading(ts=at(-5, offsets[0])), reading(sensor="rg-0202", ts=at(6, offsets[1])))
-    records = route(TOPIC, late, REGISTRY, NOW)
+    records = route(TOPIC, late, REGISTRY, NOW, regions=REGIONS)
     assert [r.topic for r in records] == [topics.READINGS_RAW, topics.DEADLETTER]
     assert "in the future" in DeadLetter.from_bytes(records[1].value).reason

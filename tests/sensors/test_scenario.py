@@ -49,7 +49,7 @@ def test_shipped_scenarios_load_and_pass_the_bridge_checks(name: str) -> None:
         for frame in fs:
             payload = json.dumps({"seq": 1, "readings": frame.readings})
             records = route(f"anlan/v1/gw/{frame.gateway_id}/readings", payload.encode(),
-                            REGISTRY, NOW)
+                            REGISTRY, NOW, regions=frozenset())
             assert [r.topic for r in records] == ["anlan.readings.raw"], records
             count += len(frame.readings)
     assert count > 0

@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 
 from anlan import topics
+from anlan.regions import load_region_ids
 from anlan.registry import load_registry
 from anlan.settings import DEMO_DIR
 from sensors import schemas
 from sensors.contract import route
 
 REGISTRY = load_registry(Path(DEMO_DIR) / "sensors.yaml")
+REGIONS = load_region_ids(Path(DEMO_DIR) / "directory.yaml")
 NOW = datetime(2026, 7, 20, 1, 0, tzinfo=timezone.utc)
 
 
@@ -32,7 +34,7 @@ def test_examples_are_accepted(name: str, topic: str, target: str) -> None:
     assert schema["$schema"].endswith("2020-12/schema") and schema["examples"]
     for example in schema["examples"]:
         payload = example.encode() if isinstance(example, str) else json.dumps(example).encode()
-        assert [r.topic for r in route(topic, payload, REGISTRY, NOW)] == [target]
+        assert [r.topic for r in route(topic, payload, REGISTRY, NOW, regions=REGIONS)] == [target]
 
 
 def test_readings_schema_lists_every_kind() -> None:

@@ -7,7 +7,15 @@ from datetime import timedelta
 import pytest
 
 from anlan import topics
-from anlan.events import DeadLetter, GatewayStatus, Level, QualityFlag, Report, Signal
+from anlan.events import (
+    DeadLetter,
+    GatewayStatus,
+    Level,
+    QualityFlag,
+    Report,
+    SeqGap,
+    Signal,
+)
 from store.sink import tables
 from store.sink.decode import SINK_TOPICS, build_batch, decode_record, dedup_key
 from tests.store.support import (
@@ -30,6 +38,8 @@ GOOD = [
     (topics.COMMANDS, command_event("c1", "i1", T0).to_bytes(), tables.COMMANDS, 1),
     (topics.GATEWAY_STATUS, GatewayStatus(gateway_id="gw1", status="offline", at=T0).to_bytes(),
      tables.GATEWAY_STATUS, 1),
+    (topics.GATEWAY_STATUS, SeqGap(gateway_id="gw1", first_missing=4, last_missing=6, missing=3,
+                                   at=T0, bridge="b1").to_bytes(), tables.GATEWAY_SEQ_GAPS, 1),
     (topics.SIGNALS, Signal(plan="p", region="r", previous=Level.NONE, level=Level.IV,
                             ts=T0).to_bytes(), tables.SIGNALS, 1),
     (topics.REPORTS_RAW, Report(report_id="r1", reporter_id="u", kind="flood",
@@ -39,7 +49,7 @@ GOOD = [
 ]
 
 
-@pytest.mark.parametrize(("topic", "value", "stage", "n"), GOOD, ids=[g[0] for g in GOOD])
+@pytest.mark.parametrize(("topic", "value", "stage", "n"), GOOD, ids=[g[2].name for g in GOOD])
 def test_every_sink_topic_decodes(topic: str, value: bytes, stage: tables.Stage, n: int) -> None:
     got_stage, rows = decode_record(topic, b"k", value)
     assert got_stage is stage

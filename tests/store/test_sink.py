@@ -12,7 +12,7 @@ import pytest
 from psycopg import sql
 
 from anlan import topics
-from anlan.events import DeadLetter, Level, Report, Signal
+from anlan.events import DeadLetter, GatewayStatus, Level, Report, SeqGap, Signal
 from anlan.kafka import make_producer
 from anlan.settings import Settings
 from anlan.stack.database import drop_database, ensure_database
@@ -142,6 +142,30 @@ async def _bad_records(settings: Settings, database_url: str) -> None:
                            (f"%{marker.encode().hex()}%", f"%{marker}%")).fetchall()
     assert sorted(r[1] for r in got) == sorted(
         [topics.READINGS, topics.ALERTS, "anlan/v1/gw/x/readings"])
+
+
+def test_gateway_statuses_and_seq_gaps_share_their_topic(
+        make_settings: Callable[..., Settings], database_url: str) -> None:
+    asyncio.run(_statuses_and_gaps(make_settings(), database_url))
+
+
+async def _statuses_and_gaps(settings: Settings, database_url: str) -> None:
+    gw = f"gw-{uuid.uuid4().hex[:6]}"
+    status = GatewayStatus(gateway_id=gw, status="online", at=T0)
+    gap = SeqGap(gateway_id=gw, first_missing=4, last_missing=6, missing=3, at=T0, bridge="b")
+    big = SeqGap(gateway_id=gw, first_missing=2**63 - 10, last_missing=2**63 - 2, missing=9,
+                 at=T0, bridge="b")
+    recs = [(topics.GATEWAY_STATUS, gw.encode(), e.to_bytes()) for e in (status, gap, big, gap)]
+    await produce(settings, recs)
+    async with running(settings, "sink") as sink:
+        assert await consumed(sink, len(recs))
+        assert sink.stats.rejected == 0
+    assert count(database_url, "gateway_status", f"gateway_id = '{gw}'") == 1
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT first_missing, last_missing, missing, bridge FROM "
+                            "gateway_seq_gaps WHERE gateway_id = %s ORDER BY first_missing",
+                            (gw,)).fetchall()
+    assert rows == [(4, 6, 3, "b"), (2**63 - 10, 2**63 - 2, 9, "b")]  # the replay added none
 
 
 def test_records_the_database_refuses_are_isolated(

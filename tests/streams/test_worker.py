@@ -14,7 +14,16 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from anlan import topics
-from anlan.events import Alert, Command, DeadLetter, GatewayStatus, IncidentEvent, Level, Readings
+from anlan.events import (
+    Alert,
+    Command,
+    DeadLetter,
+    GatewayStatus,
+    IncidentEvent,
+    Level,
+    Readings,
+    SeqGap,
+)
 from anlan.settings import Settings
 from tests.streams.harness import (
     Child,
@@ -162,7 +171,9 @@ def test_gateway_offline_raises_one_maintenance_alert_then_cancel(
     gateway = sorted(layout[1])[2]
     offline = GatewayStatus(gateway_id=gateway, status="offline", at=now)
     online = GatewayStatus(gateway_id=gateway, status="online", at=now + timedelta(seconds=5))
+    gap = SeqGap(gateway_id=gateway, first_missing=4, last_missing=6, missing=3, at=now)
     run(produce(live, [(topics.GATEWAY_STATUS, gateway, offline.to_bytes()),
+                       (topics.GATEWAY_STATUS, gateway, gap.to_bytes()),  # the console's
                        (topics.GATEWAY_STATUS, gateway, offline.to_bytes()),
                        (topics.GATEWAY_STATUS, gateway, online.to_bytes())]))
     values = run(collect(live, topics.ALERTS, lambda v: any(
@@ -170,6 +181,9 @@ def test_gateway_offline_raises_one_maintenance_alert_then_cancel(
     ours = alerts_of(values, "maintenance")
     assert [a.msg_type for a in ours] == ["Alert", "Cancel"]
     assert ours[0].notify[0] == {"role": "technician", "tier": "grid"}
+    letters = [DeadLetter.from_bytes(v) for v in run(collect(
+        live, topics.DEADLETTER, lambda v: False, timeout=2))]
+    assert not [d for d in letters if d.source_topic.endswith(topics.GATEWAY_STATUS)]
 
 
 def test_silent_sensor_raises_one_maintenance_alert_until_heard_again(
