@@ -142,8 +142,11 @@ def _float(text: str | None, path: Path | str, line: int) -> float:
 
 
 def run_backtest(plan: Plan, readings: Iterable[Reading], registry: Registry,
-                 reports: Iterable[ReportIn] = ()) -> BacktestResult:
-    """Every level change of ``plan`` per region for these readings and reports."""
+                 reports: Iterable[ReportIn] = (), until: datetime | None = None
+                 ) -> BacktestResult:
+    """Every level change of ``plan`` per region for these readings and reports, up to
+    ``until`` (default: the newest input; silent sensors are assessed up to then, as the
+    live timer assesses them up to its tick)."""
     result = BacktestResult()
     sensors = {sid: s for sid, s in registry.sensors.items() if s.kind in plan.kinds}
     inputs: list[tuple[datetime, int, Reading | ReportIn]] = [
@@ -160,8 +163,9 @@ def run_backtest(plan: Plan, readings: Iterable[Reading], registry: Registry,
                 result.series.setdefault(item.sensor, []).append((item.ts, item.value))
         else:
             sim.report(item)
-    if inputs:
-        sim.finish(inputs[-1][0].timestamp())
+    end = until or (inputs[-1][0] if inputs else None)
+    if end is not None:
+        sim.finish(end.timestamp())
     local = timezone(timedelta(hours=plan.utc_offset_h))  # times shown as the plan's local
     for region, rc in sorted(sim.regions.items()):
         steps = [(datetime.fromtimestamp(h[0], local), Level(h[1]), Level(h[2]), h[3])
