@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,7 +39,7 @@ from anlan.events import (
 from anlan.exercise import is_exercise, scoped_key
 from anlan.settings import Settings
 from streams.app import Context
-from streams.assess.gateway import GatewayState, process_message
+from streams.assess.gateway import GatewayState, process_message, process_tick
 from streams.assess.region import ConditionChange, RegionState, report_changes
 from streams.codec import dumps
 from streams.incidents import Slot, apply_command, apply_signal, command_target
@@ -282,14 +283,22 @@ async def on_tick(ctx: Context, event: Any, value: bytes, key: bytes | None) -> 
     partition = event.message.partition
     table = ctx.tables["gateways"]
     for gateway_id in list(table.keys()):
-        if is_exercise(gateway_id):
-            continue  # a drill that stops is over, not an outage
         state = _gateway_state(ctx, gateway_id)
         if state.partition != partition:
             continue
-        opened = state.watch.check(gateway_id, ctx.registry, now)
-        if opened:
+        # silent sensors: the plans' missing_data rule at their silence points (drills too)
+        changes = process_tick(state, ctx.registry, ctx.book, now,
+                               datetime.fromtimestamp(now, UTC))
+        for change in changes:
+            change.exercise = is_exercise(gateway_id)
+        # a drill that stops is over, not an outage
+        opened = [] if is_exercise(gateway_id) else state.watch.check(gateway_id,
+                                                                      ctx.registry, now)
+        if changes or opened:
             await save(ctx, "gateways", gateway_id, state, event)
+        for change in changes:
+            await send(ctx, "conditions", change.region.encode(), change.to_bytes())
+        if opened:
             await _send_maintenance(ctx, opened, True, now)
 
 

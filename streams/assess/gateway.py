@@ -101,8 +101,7 @@ def process_message(state: GatewayState, msg: RawReadings, registry: Registry,
     received = msg.received_at
     for sid, items in new.items():
         items.sort(key=lambda x: x[0])
-        last = states[sid].latest()
-        if last is not None and items[0][0] < last[0]:  # a reading older than the newest
+        if items[0][0] < _assessed_until(state, sid):  # older than what was assessed
             out.changes.extend(_reassess(state, infos[sid], book, items, received))
         else:
             out.changes.extend(_assess_in_order(state, infos[sid], book, items, received,
@@ -110,6 +109,17 @@ def process_message(state: GatewayState, msg: RawReadings, registry: Registry,
     heard = {r.sensor for r in result.readings}
     out.recovered = state.watch.heard_from(msg.gateway_id, heard, msg.received_at.timestamp())
     return out
+
+
+def _assessed_until(state: GatewayState, sid: str) -> float:
+    """The newest time a sensor was assessed at: its newest reading, or a silence point the
+    timer assessed after it (a reading older than that re-assesses the course)."""
+    last = state.states[sid].latest()
+    newest = last[0] if last is not None else float("-inf")
+    for cond in state.conditions.get(sid, {}).values():
+        if cond.evaluated is not None and cond.evaluated > newest:
+            newest = cond.evaluated
+    return newest
 
 
 def _assess_in_order(state: GatewayState, info: SensorInfo, book: PlanBook,
