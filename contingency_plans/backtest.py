@@ -5,7 +5,8 @@ The readings are sorted by event time and go, one by one, through the live valid
 (:mod:`anlan.quality`: a negative rain value is rejected in both, with the same reason), each
 sensor's course (:mod:`contingency_plans.course`: assessed at each of its reading times) and each
 region's course (:mod:`contingency_plans.region_course`: evaluated at each condition and report
-time, the level tracker's hold and quiet). Live = backtest: the live workers reach the same
+time and where reports leave their windows, the level tracker's hold and quiet), up to the end
+of the data. Live = backtest: the live workers reach the same
 levels at the same event times whatever order the data arrive in.
 """
 
@@ -49,6 +50,8 @@ class ReportIn:
     ts: datetime
     kind: str
     region: str
+    reporter: str = ""
+    """Who filed it: a reporter's reports count once per window ("" counts on its own)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +97,14 @@ def read_readings(path: Path | str, problems: list[str] | None = None) -> list[R
 
 
 def read_reports(path: Path | str, problems: list[str] | None = None) -> list[ReportIn]:
-    """Reports from a CSV with columns ``ts,kind,region`` (malformed rows as for readings)."""
+    """Reports from a CSV with columns ``ts,kind,region`` and optionally ``reporter`` (rows
+    without one count as distinct reporters; malformed rows as for readings)."""
     out = []
     for line, row in _rows(path, ("ts", "kind", "region")):
         try:
             out.append(ReportIn(_time(row["ts"], path, line), (row["kind"] or "").strip(),
-                                (row["region"] or "").strip()))
+                                (row["region"] or "").strip(),
+                                (row.get("reporter") or "").strip()))
         except BacktestError as exc:
             if problems is None:
                 raise
@@ -241,19 +246,23 @@ class _Simulation:
                 SensorAssessment(c.level, c.evidence, info.kind, c.stale))
 
     def finish(self, until: float) -> None:
-        """The silence points of every sensor up to the end of the data (as the live timer
-        assesses them up to its tick)."""
+        """The silence points of every sensor and the timer points of every region (reports
+        leaving their windows) up to the end of the data, as the live timers assess them up to
+        their ticks."""
         for sid, info in self.sensors.items():
             if self.conditions[sid].reading is not None:
                 self._tell(sid, course.run(self.plan, info, self.states[sid],
                                            self.conditions[sid], [], until=until,
                                            horizon_s=math.inf))
+        for region, rc in self.regions.items():
+            rc.tick(self.plan, region, self.members.get(region, {}), until)
 
     def report(self, rep: ReportIn) -> None:
         region = scope_region(self.plan, rep.region)
         self._region(region).add_report(self.plan, region, self.members.get(region, {}),
                                         rep.kind, rep.ts.timestamp(),
-                                        f"{rep.ts.isoformat()}|{rep.kind}|{rep.region}")
+                                        f"{rep.ts.isoformat()}|{rep.kind}|{rep.region}|"
+                                        f"{rep.reporter}", reporter=rep.reporter)
 
 
 def summarise(evidence: dict[str, Any]) -> str:

@@ -33,6 +33,9 @@ from contingency_plans.durations import format_duration
 from contingency_plans.plan import Override, Plan, _apply, triggers_of
 from contingency_plans.state import SensorState
 
+ReportTime = datetime | float | tuple[datetime | float, str]
+"""A report as :func:`region_level` takes it: its time, or its time and reporter id."""
+
 _TIER_LEN = {"county": 6, "township": 9, "community": 12}
 
 
@@ -158,13 +161,16 @@ class _Member:
 
 def region_level(plan: Plan, region: str,
                  sensor_levels: Mapping[str, SensorAssessment | Level | Mapping[str, Any]],
-                 report_times: Mapping[str, Sequence[datetime]], now: datetime
+                 report_times: Mapping[str, Sequence[ReportTime]], now: datetime
                  ) -> RegionAssessment:
     """The highest level whose region trigger holds in ``region`` at event time ``now``.
 
     ``sensor_levels`` maps every sensor of the region (those at no level too: they make up the
-    M of "N of M") to its assessment (or its ``to_dict()``) or a bare level; ``report_times`` maps a report kind to the
-    times of the reports filed in the region (older ones are ignored).
+    M of "N of M") to its assessment (or its ``to_dict()``) or a bare level; ``report_times``
+    maps a report kind to the reports filed in the region: their times, or ``(time,
+    reporter_id)`` pairs. A ``reports`` condition counts distinct reporters within its window
+    ending at ``now`` (a report without a reporter id counts on its own); older and later
+    reports are ignored.
     """
     specs, step = plan.for_region(region)
     drop_stale = step.missing_data.behaviour == "ignore"
@@ -191,19 +197,32 @@ def _member(sid: str, a: SensorAssessment | Level | Mapping[str, Any]) -> _Membe
 
 
 class _Reports:
-    """Report times of one call as epoch seconds, converted once per kind."""
+    """Reports of one call as ``(epoch seconds, reporter id)``, converted once per kind."""
 
     __slots__ = ("_given", "_secs")
 
-    def __init__(self, given: Mapping[str, Sequence[datetime | float]]) -> None:
+    def __init__(self, given: Mapping[str, Sequence[ReportTime]]) -> None:
         self._given = given
-        self._secs: dict[str, list[float]] = {}
+        self._secs: dict[str, list[tuple[float, str]]] = {}
 
-    def get(self, kind: str) -> list[float]:
+    def get(self, kind: str) -> list[tuple[float, str]]:
         found = self._secs.get(kind)
         if found is None:
-            found = self._secs[kind] = [_ts(x) for x in self._given.get(kind, ())]
+            found = self._secs[kind] = [
+                (_ts(x[0]), str(x[1] or "")) if isinstance(x, tuple | list) else (_ts(x), "")
+                for x in self._given.get(kind, ())]
         return found
+
+    def count(self, kind: str, start: float, end: float) -> int:
+        """Distinct reporters of ``kind`` in ``(start, end]`` (no id: each report counts)."""
+        anonymous, named = 0, set()
+        for t, who in self.get(kind):
+            if start < t <= end:
+                if who:
+                    named.add(who)
+                else:
+                    anonymous += 1
+        return anonymous + len(named)
 
 
 def _region_holds(cond: RegionCondition, level: Level, members: list[_Member],
@@ -218,7 +237,7 @@ def _region_holds(cond: RegionCondition, level: Level, members: list[_Member],
         return False
     if isinstance(cond, Reports):
         start = t - cond.within
-        n = sum(1 for r in reports.get(cond.kind) if start < r <= t)
+        n = reports.count(cond.kind, start, t)
         if n >= cond.min_count:
             found.append({"type": "reports", "kind": cond.kind, "count": n,
                           "within": format_duration(cond.within)})

@@ -21,13 +21,16 @@ The policy for what is announced (the same live and in the backtest):
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
+import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from anlan.events import Level
+from contingency_plans.conditions import Reports, region_leaves
+from contingency_plans.course import HEARTBEAT_S
 from contingency_plans.evaluate import SensorAssessment, region_level
 from contingency_plans.plan import Plan
 from contingency_plans.tracker import LevelChange, LevelTracker
@@ -57,6 +60,8 @@ class RegionCourse:
     """Sensor id → ``[t, assessment dict]`` conditions, ascending."""
     reports: dict[str, list[float]] = field(default_factory=dict)
     """Report kind → report times, ascending."""
+    reporters: dict[str, list[str]] = field(default_factory=dict)
+    """Report kind → the reporter id of each report in ``reports`` ("" when unknown)."""
     report_ids: list[str] = field(default_factory=list)
     checkpoints: list[list[Any]] = field(default_factory=list)
     """``[t, tracker dict]``: the tracker after its step at ``t``, ascending."""
@@ -91,21 +96,48 @@ class RegionCourse:
         return self._after_input(plan, region, members, start, t, received, last_of_message)
 
     def add_report(self, plan: Plan, region: str, members: Mapping[str, str], kind: str,
-                   t: float, report_id: str, received: float | None = None) -> list[Found]:
-        """Take a report of ``kind`` filed at ``t`` (once per ``report_id``)."""
+                   t: float, report_id: str, received: float | None = None, *,
+                   reporter: str = "") -> list[Found]:
+        """Take a report of ``kind`` filed at ``t`` by ``reporter`` (once per ``report_id``).
+
+        A report whose every window counting it had closed before the region's newest
+        evaluation point or its arrival (``t + within <= max(now, received)`` for the longest
+        ``within``) says nothing about the region now: it is not taken (its id is kept)."""
         if report_id in self.report_ids:
             return []
         self.report_ids.append(report_id)
         del self.report_ids[:-512]
-        insort(self.reports.setdefault(kind, []), t)
+        longest = max(report_windows(plan, region).get(kind, ()), default=math.inf)
+        if t + longest <= max(self.now, -math.inf if received is None else received):
+            return []
+        times = self.reports.setdefault(kind, [])
+        who = self._reporters(kind)
+        at = bisect_right(times, t)
+        times.insert(at, t)
+        who.insert(at, reporter)
         return self._after_input(plan, region, members, t, t, received, True)
+
+    def tick(self, plan: Plan, region: str, members: Mapping[str, str], until: float,
+             received: float | None = None) -> list[Found]:
+        """Evaluate the region at its timer points up to ``until`` (see :meth:`due`): where
+        the reports that raised a level leave their windows, then every heartbeat while the
+        level steps down and clears. Live, ``until`` is the worker's clock; the backtest
+        ticks to the end of its data."""
+        if until <= self.now or not self._timer_points(plan, region, self.now, until):
+            return []
+        return self._after_input(plan, region, members, until, until, received, True)
+
+    def due(self, plan: Plan, region: str, until: float) -> bool:
+        """Whether a timer point falls in ``(now, until]``."""
+        return bool(self._timer_points(plan, region, self.now, until))
 
     # ------------------------------------------------------------------ evaluation
 
     def _after_input(self, plan: Plan, region: str, members: Mapping[str, str], start: float,
                      end: float, received: float | None, last_of_message: bool) -> list[Found]:
-        if start > self.now:
-            changes = self._advance(plan, region, members, self._points(start, end))
+        if start > self.now:  # the timer points since the last evaluation come first
+            points = [p for p in self._points(plan, region, self.now, end) if p > self.now]
+            changes = self._advance(plan, region, members, points)
         else:
             changes = self._replay(plan, region, members, start, max(end, self.now))
         found = self._judge(changes, received, last_of_message)
@@ -147,9 +179,10 @@ class RegionCourse:
                 return datetime.fromtimestamp(t, UTC), evidence
         return datetime.fromtimestamp(max(self.now, 0.0), UTC), {}
 
-    def _points(self, start: float, end: float) -> list[float]:
-        """Evaluation points in ``[start, end]``: every condition and report time."""
-        found: set[float] = set()
+    def _points(self, plan: Plan, region: str, start: float, end: float) -> list[float]:
+        """Evaluation points in ``[start, end]``: every condition and report time, and the
+        timer points (:meth:`_timer_points`)."""
+        found: set[float] = set(self._timer_points(plan, region, start, end, closed=True))
         for log in self.sensors.values():
             for e in log[bisect_left([x[0] for x in log], start):]:
                 if e[0] > end:
@@ -157,6 +190,32 @@ class RegionCourse:
                 found.add(e[0])
         for times in self.reports.values():
             found.update(x for x in times[bisect_left(times, start):] if x <= end)
+        return sorted(found)
+
+    def _timer_points(self, plan: Plan, region: str, start: float, end: float, *,
+                      closed: bool = False) -> list[float]:
+        """Points in ``(start, end]`` (``closed``: ``[start, end]``) that no input brings: for
+        each report and each window ``within`` counting its kind, ``t + within + 1`` (just
+        after it leaves the window), then every :data:`HEARTBEAT_S` for ``hold + quiet`` so
+        that a level the reports raised steps down and clears. Event time only."""
+        if not self.reports or end < start:
+            return []
+        windows = report_windows(plan, region)
+        if not windows:
+            return []
+        _, step = plan.for_region(region)
+        beats = math.ceil((step.hold + step.quiet) / HEARTBEAT_S) + 1
+        span = beats * HEARTBEAT_S
+        found: set[float] = set()
+        for kind, times in self.reports.items():
+            for within in windows.get(kind, ()):
+                lo = bisect_left(times, start - within - 1 - span)
+                hi = bisect_right(times, end - within - 1)
+                for t in times[lo:hi]:
+                    for k in range(beats + 1):
+                        p = t + within + 1 + k * HEARTBEAT_S
+                        if (start <= p if closed else start < p) and p <= end:
+                            found.add(p)
         return sorted(found)
 
     def _advance(self, plan: Plan, region: str, members: Mapping[str, str],
@@ -176,7 +235,7 @@ class RegionCourse:
             at = bisect_right([e[0] for e in log], p)
             if at:
                 levels[sid] = SensorAssessment.from_dict(log[at - 1][1])
-        reports = {k: [datetime.fromtimestamp(x, UTC) for x in v[:bisect_right(v, p)]]
+        reports = {k: list(zip(v[:bisect_right(v, p)], self._reporters(k), strict=False))
                    for k, v in self.reports.items()}
         now = datetime.fromtimestamp(p, UTC)
         assessed = region_level(plan, region, levels, reports, now)
@@ -203,7 +262,7 @@ class RegionCourse:
         old = [h for h in self.history if h[0] > base_t]
         self.history = [h for h in self.history if h[0] <= base_t]
         self.now = base_t
-        points = self._points(base_t, end)
+        points = self._points(plan, region, base_t, end)
         self._advance(plan, region, members, [p for p in points if p > base_t])
         new = [h for h in self.history if h[0] > base_t]
         seen = {(h[0], h[1], h[2]) for h in old}
@@ -221,6 +280,7 @@ class RegionCourse:
             at = bisect_left(times, cut)
             if at:
                 del times[:at]
+                del self._reporters(kind)[:at]
         at = bisect_left([c[0] for c in self.checkpoints], cut)
         if at > 1:
             del self.checkpoints[:at - 1]
@@ -228,10 +288,19 @@ class RegionCourse:
         if at > 1:
             del self.history[:at - 1]
 
+    def _reporters(self, kind: str) -> list[str]:
+        """The reporter ids aligned with ``reports[kind]`` (state stored before them: "")."""
+        who = self.reporters.setdefault(kind, [])
+        missing = len(self.reports.get(kind, ())) - len(who)
+        if missing > 0:
+            who[:0] = [""] * missing
+        return who
+
     # ------------------------------------------------------------------ (de)serialisation
 
     def to_dict(self) -> dict[str, Any]:
         return {"t": self.tracker.to_dict(), "s": self.sensors, "r": self.reports,
+                "rw": self.reporters,
                 "ri": self.report_ids, "c": self.checkpoints, "h": self.history,
                 "a": self.announced, "at": self.announced_at, "k": self.told, "n": self.now, "hz": self.horizon_s}
 
@@ -240,6 +309,7 @@ class RegionCourse:
         return cls(tracker=LevelTracker.from_dict(data["t"]),
                    sensors={k: [list(e) for e in v] for k, v in data.get("s", {}).items()},
                    reports={k: list(v) for k, v in data.get("r", {}).items()},
+                   reporters={k: [str(x) for x in v] for k, v in data.get("rw", {}).items()},
                    report_ids=list(data.get("ri", [])),
                    checkpoints=[list(c) for c in data.get("c", [])],
                    history=[list(h) for h in data.get("h", [])],
@@ -250,11 +320,21 @@ class RegionCourse:
                    horizon_s=float(data.get("hz", 86400.0)))
 
 
+def report_windows(plan: Plan, region: str) -> dict[str, list[float]]:
+    """Report kind → the distinct windows (``within``) of the plan's ``reports`` conditions
+    counting it in ``region``."""
+    specs, _ = plan.for_region(region)
+    found: dict[str, set[float]] = {}
+    for spec in specs.values():
+        for leaf in region_leaves(spec.effective_region_trigger):
+            if isinstance(leaf, Reports):
+                found.setdefault(leaf.kind, set()).add(leaf.within)
+    return {k: sorted(v) for k, v in found.items()}
+
+
 def region_horizon(plan: Plan, sensor_horizon_s: float) -> float:
     """How long a region keeps its inputs: the sensors' horizon plus the longest report window,
     hold and quiet period of the plan."""
-    from contingency_plans.conditions import Reports, region_leaves
-
     specs, step = plan.for_region("")
     reports = [leaf.within for spec in specs.values()
                for leaf in region_leaves(spec.effective_region_trigger)

@@ -4,7 +4,8 @@ wait for the broker's ack) before the outputs of a change (a gateway message tha
 
 - ``gateways`` (key gateway id): raw readings, gateway status and timer ticks → validated
   readings, dead letters, sensor condition changes (keyed by region), maintenance alerts.
-- ``regions`` (key region): condition changes and reports → ``anlan.signals`` on level changes.
+- ``regions`` (key region): condition changes and reports → ``anlan.signals`` on level changes;
+  timer ticks (one per partition) evaluate the regions where reports leave their windows.
 - ``commands`` (key incident id): re-keys incident commands to ``plan:region``.
 - ``incidents`` (key plan:region): signals and commands → incidents, alerts, tasks.
 
@@ -17,8 +18,8 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -36,7 +37,7 @@ from anlan.events import (
     Task,
     gateway_event,
 )
-from anlan.exercise import is_exercise, scoped_key
+from anlan.exercise import is_exercise, scoped_key, split_scope
 from anlan.settings import Settings
 from streams.app import Context
 from streams.assess.gateway import GatewayState, process_message, process_tick
@@ -124,12 +125,20 @@ def _timer(app: faust.App, ctx: Context) -> None:
     intervals = [sensor.interval_s for sensor in ctx.registry.sensors.values()]
     every = max(1.0, min([30.0, *(i / 2 for i in intervals)]))
     raw_topic = ctx.settings.topic(contract.READINGS_RAW)
+    conditions_topic = ctx.topics["conditions"].get_topic_name()
 
     async def tick() -> None:
-        now = str(time.time()).encode()
+        clock = time.time()
+        now = str(clock).encode()
+        region_tick: bytes | None = None
         for tp in app.consumer.assignment():
             if tp.topic == raw_topic:
                 await send(ctx, "ticks", b"tick", now, tp.partition)
+            elif tp.topic == conditions_topic:  # the regions' timer points (reports ageing)
+                region_tick = region_tick or ConditionChange(
+                    type="tick", plan="", region="",
+                    ts=datetime.fromtimestamp(clock, UTC)).to_bytes()
+                await send(ctx, "conditions", b"tick", region_tick, tp.partition)
 
     app.timer(interval=every, name="silence-ticks")(tick)
 
@@ -314,13 +323,36 @@ def _region_state(ctx: Context, key: str) -> RegionState:
 async def on_condition(ctx: Context, event: Any, value: bytes, key: bytes | None) -> None:
     """A sensor's condition changed (or a report counts): re-assess the region."""
     change = ConditionChange.from_bytes(value)
+    if change.type == "tick":
+        await on_region_tick(ctx, event, change.ts.timestamp())
+        return
     state_key = scoped_key(change.region, change.exercise)
     state = _region_state(ctx, state_key)
+    state.partition = event.message.partition
     signals = state.apply(change, ctx.registry, ctx.book)
     await save(ctx, "regions", state_key, state, event)
     for signal in signals:
         signal.exercise = change.exercise
         await send(ctx, "signals", signal.key.encode(), signal.to_bytes())
+
+
+async def on_region_tick(ctx: Context, event: Any, now: float) -> None:
+    """A timer tick for this partition's regions: evaluate their timer points up to ``now``
+    (where reports leave their windows; then hold and quiet), save, then send the signals."""
+    partition = event.message.partition
+    table = ctx.tables["regions"]
+    for state_key in list(table.keys()):
+        state = _region_state(ctx, state_key)
+        if state.partition != partition:
+            continue
+        region, exercise = split_scope(state_key)
+        signals = state.tick(region, now, ctx.registry, ctx.book)
+        if not signals:
+            continue
+        await save(ctx, "regions", state_key, state, event)
+        for signal in signals:
+            signal.exercise = exercise
+            await send(ctx, "signals", signal.key.encode(), signal.to_bytes())
 
 
 async def on_report(ctx: Context, event: Any, value: bytes, key: bytes | None) -> None:
@@ -336,8 +368,15 @@ async def on_report(ctx: Context, event: Any, value: bytes, key: bytes | None) -
         await dead_letter(ctx, "assess", "report without a region id cannot be counted",
                           topic, value, key)
         return
-    for change in report_changes(report, ctx.book):
+    stamp = getattr(event.message, "timestamp", None)  # when the broker took it (ms → s)
+    received = None if not stamp else datetime.fromtimestamp(_seconds(stamp), UTC)
+    for change in report_changes(report, ctx.book, received):
         await send(ctx, "conditions", change.region.encode(), change.to_bytes())
+
+
+def _seconds(stamp: float) -> float:
+    """A Kafka record timestamp (Faust gives seconds; raw milliseconds are converted)."""
+    return stamp / 1000.0 if stamp > 1e11 else float(stamp)
 
 
 # ---------------------------------------------------------------- incidents

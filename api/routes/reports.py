@@ -1,5 +1,9 @@
 """``POST /api/v1/reports``: reports from residents and grid workers (validated, rate limited).
 
+A report needs a credential — a reporter's API token (``anl_…``) or a login token — and the
+reporter is the user behind it (their user name), never a field of the body: a plan counts
+distinct reporters, so the id must be one nobody else can claim.
+
 The report contract is the MQTT one (:mod:`anlan.bounds`): a region of the directory (lat/lon
 alone cannot be located), a time at most 5 minutes ahead and at most 7 days old, text that is
 valid Unicode. Anything else is a 422 that names the field and the reason.
@@ -24,7 +28,7 @@ from anlan.bounds import (
 from anlan.events import Report
 from anlan.regions import REGION_ID_PATTERN
 from api.commands import send_report
-from api.deps import State
+from api.deps import CurrentUser, State
 from api.validation import RequestBody
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -36,11 +40,10 @@ def _region_required(schema: dict[str, Any]) -> None:
 
 class ReportIn(RequestBody):
     """A report: what (kind), where (a region id of the directory; lat/lon optional, for the
-    record), optional text and time (default: now)."""
+    record), optional text and time (default: now). The reporter is the caller."""
 
     model_config = ConfigDict(json_schema_extra=_region_required)
 
-    reporter_id: str = Field(min_length=1, max_length=64, pattern=r"^[\w.@:+-]+$")
     kind: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$",
                       examples=["waterlogging", "landslide", "gas_smell"])
     lat: float | None = Field(None, ge=-90, le=90)
@@ -97,11 +100,13 @@ async def valid_unicode(request: Request) -> None:
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ReportAccepted,
              dependencies=[Depends(valid_unicode)])
-def post_report(body: ReportIn, request: Request, state: State) -> ReportAccepted:
-    """Accept a report onto ``anlan.reports.raw`` (source ``http``). At most a few per minute
-    per client (address and reporter); 429 with ``Retry-After`` beyond that."""
+def post_report(body: ReportIn, request: Request, state: State,
+                user: CurrentUser) -> ReportAccepted:
+    """Accept a report of the caller (a reporter's API token or a login) onto
+    ``anlan.reports.raw`` (source ``http``, ``reporter_id`` the caller's user name). At most a
+    few per minute per client (address and reporter); 429 with ``Retry-After`` beyond that."""
     address = _address(request)
-    client = f"{address}|{body.reporter_id}"
+    client = f"{address}|{user.username}"
     if not (state.limits.hit(state.report_budget, client)
             and state.limits.hit(state.report_address_budget, address)):
         state.metrics.reports.labels("rate_limited").inc()
@@ -118,7 +123,7 @@ def post_report(body: ReportIn, request: Request, state: State) -> ReportAccepte
         raise _unprocessable("region", f"region {body.region!r} is not a region of the "
                              "directory")
     ts = body.ts or datetime.now(UTC)
-    report = Report(report_id=uuid.uuid4().hex, reporter_id=body.reporter_id, kind=body.kind,
+    report = Report(report_id=uuid.uuid4().hex, reporter_id=user.username, kind=body.kind,
                     region=body.region, lat=body.lat, lon=body.lon, text=body.text, ts=ts,
                     source="http")
     send_report(state, report)

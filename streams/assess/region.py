@@ -2,12 +2,14 @@
 by region; per plan the region keeps a :class:`~contingency_plans.region_course.RegionCourse`
 (its sensors' conditions and the reports in event time, the level tracker and its history) and
 emits a :class:`Signal` when the level to announce changes, or a late notice (``late``) for a
-higher level found already over (see :mod:`contingency_plans.region_course`)."""
+higher level found already over (see :mod:`contingency_plans.region_course`). A timer tick
+(:meth:`RegionState.tick`) evaluates the regions at the points where reports leave their
+windows, so that a level raised by reports alone steps down and clears."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
@@ -23,9 +25,10 @@ from streams.plans import PlanBook
 
 class ConditionChange(Event):
     """Internal: a sensor's condition under a plan changed (or a heartbeat), or a report
-    counted by a plan, keyed by the plan's region."""
+    counted by a plan, keyed by the plan's region; or a worker's timer tick for the regions of
+    one partition (``tick``: ``ts`` is the worker's clock, plan and region empty)."""
 
-    type: Literal["sensor", "report"] = "sensor"
+    type: Literal["sensor", "report", "tick"] = "sensor"
     plan: str
     region: str
     sensor: str = ""
@@ -35,6 +38,8 @@ class ConditionChange(Event):
     ts: AwareDatetime
     evidence: dict[str, Any] = Field(default_factory=dict)
     report_id: str = ""
+    reporter: str = ""
+    """A report's reporter: one reporter's reports count once per window."""
     revise_from: AwareDatetime | None = None
     """A re-assessment: the region drops this sensor's conditions from then on first."""
     marker: bool = False
@@ -46,8 +51,10 @@ class ConditionChange(Event):
     exercise: bool = False  # from a drill's readings: kept in the region's exercise state
 
 
-def report_changes(report: Report, book: PlanBook) -> list[ConditionChange]:
-    """The plans that count reports of this kind, each with the region the report counts in."""
+def report_changes(report: Report, book: PlanBook,
+                   received: datetime | None = None) -> list[ConditionChange]:
+    """The plans that count reports of this kind, each with the region the report counts in
+    (``received``: when the report reached the system)."""
     out: list[ConditionChange] = []
     if not report.region:
         return out
@@ -60,7 +67,7 @@ def report_changes(report: Report, book: PlanBook) -> list[ConditionChange]:
             out.append(ConditionChange(type="report", plan=plan.id,
                                        region=region_of(plan, probe), kind=report.kind,
                                        ts=report.ts, report_id=report.report_id,
-                                       received=report.received_at))
+                                       reporter=report.reporter_id, received=received))
     return out
 
 
@@ -69,20 +76,38 @@ class RegionState:
     """Every plan's course in one region (the ``regions`` table value)."""
 
     plans: dict[str, RegionCourse] = field(default_factory=dict)
+    partition: int = -1
+    """The partition of the region's events (the timer ticks each partition's regions)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"plans": {k: v.to_dict() for k, v in self.plans.items()}}
+        return {"plans": {k: v.to_dict() for k, v in self.plans.items()}, "p": self.partition}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RegionState:
         return cls(plans={k: RegionCourse.from_dict(v)
-                          for k, v in data.get("plans", {}).items() if "c" in v})
+                          for k, v in data.get("plans", {}).items() if "c" in v},
+                   partition=int(data.get("p", -1)))
+
+    def tick(self, region: str, now: float, registry: Registry, book: PlanBook
+             ) -> list[Signal]:
+        """Evaluate each plan's course at its timer points up to ``now`` (the worker's clock:
+        only the upper bound; the points themselves are event times from the reports), as the
+        backtest does up to the end of its data. The signals to send."""
+        received = datetime.fromtimestamp(now, UTC)
+        out: list[Signal] = []
+        for plan_id, rc in self.plans.items():
+            plan = book.plans.get(plan_id)
+            if plan is None or not rc.due(plan, region, now):
+                continue
+            found = rc.tick(plan, region, book.members(plan, region, registry), now, now)
+            out += [_signal(plan_id, region, f, received) for f in found]
+        return out
 
     def apply(self, change: ConditionChange, registry: Registry, book: PlanBook
               ) -> list[Signal]:
         """Apply a condition change or report; return the signals to send."""
         plan = book.plans.get(change.plan)
-        if plan is None:
+        if plan is None or change.type == "tick":
             return []
         rc = self.plans.get(change.plan)
         if rc is None:
@@ -95,7 +120,7 @@ class RegionState:
         received = None if change.received is None else change.received.timestamp()
         if change.type == "report":
             found = rc.add_report(plan, change.region, members, change.kind, t,
-                                  change.report_id, received)
+                                  change.report_id, received, reporter=change.reporter)
         else:
             assessment = None if change.marker else SensorAssessment(
                 change.level, change.evidence, change.kind, change.stale)

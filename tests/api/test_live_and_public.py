@@ -6,6 +6,7 @@ import json
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -68,10 +69,42 @@ def test_stream_needs_a_token(client: httpx.Client) -> None:
     assert client.get("/api/v1/stream", params={"access_token": "x.y"}).status_code == 401
 
 
-def test_report_is_produced_to_kafka(client: httpx.Client, api_settings: Settings) -> None:
-    reporter = f"resident-{uuid.uuid4().hex[:6]}"
-    resp = client.post("/api/v1/reports", json={
-        "reporter_id": reporter, "kind": "waterlogging", "region": "360121100002-G1",
+AsUser = Callable[[str], httpx.Client]
+
+
+def test_report_needs_a_credential_and_the_reporter_comes_from_it(
+        client: httpx.Client, as_user: AsUser) -> None:
+    body = {"kind": "waterlogging", "region": "360121100002-G1"}
+    assert client.post("/api/v1/reports", json=body).status_code == 401
+    bad = client.post("/api/v1/reports", json=body, headers={"Authorization": "Bearer x.y"})
+    assert bad.status_code == 401
+    # the body cannot name the reporter (a plan counts distinct reporters)
+    claimed = as_user("cg_viewer").post("/api/v1/reports", json={**body, "reporter_id": "x"})
+    assert claimed.status_code == 422
+    assert claimed.json()["detail"][0]["loc"] == ["body", "reporter_id"]
+
+
+def test_report_with_an_api_token_is_the_token_owners(
+        as_user: AsUser, api_settings: Settings) -> None:
+    made = as_user("hk_officer").post("/api/v1/auth/tokens", json={"name": "reports app"})
+    assert made.status_code == 201, made.text
+    token = made.json()["token"]
+    marker = f"api-token {uuid.uuid4().hex[:8]}"
+    with httpx.Client(base_url=str(as_user("hk_officer").base_url), timeout=15,
+                      headers={"Authorization": f"Bearer {token}"}) as c:
+        resp = c.post("/api/v1/reports", json={"kind": "fire", "region": "360121100002-G1",
+                                               "text": marker})
+    assert as_user("hk_officer").delete(f"/api/v1/auth/tokens/{made.json()['id']}"
+                                       ).status_code == 204
+    assert resp.status_code == 202, resp.text
+    [report] = _reports_of(api_settings, lambda r: r.text == marker, wait_s=10)
+    assert report.reporter_id == "hk_officer"
+
+
+def test_report_is_produced_to_kafka(as_user: AsUser, api_settings: Settings) -> None:
+    reporter = "hk_officer"
+    resp = as_user(reporter).post("/api/v1/reports", json={
+        "kind": "waterlogging", "region": "360121100002-G1",
         "text": "桥东路口积水没过膝盖"})
     assert resp.status_code == 202, resp.text
     report_id = resp.json()["report_id"]
@@ -100,25 +133,23 @@ def test_report_is_produced_to_kafka(client: httpx.Client, api_settings: Setting
 
 
 @pytest.mark.parametrize("body,fields", [
-    ({"kind": "fire", "region": "360121100"}, {"reporter_id"}),
-    ({"reporter_id": "r1", "kind": "Fire!", "region": "360121100"}, {"kind"}),
-    ({"reporter_id": "r1", "kind": "fire", "region": "beijing"}, {"region"}),
-    ({"reporter_id": "r1", "kind": "fire", "region": "360121100", "lat": 95, "lon": 10},
-     {"lat"}),
-    ({"reporter_id": "r1", "kind": "fire", "lat": 28.7, "lon": 115.8}, {"region"}),
-    ({"reporter_id": "r1", "kind": "fire", "region": "360121100", "text": "x" * 2001}, {"text"}),
-    ({"reporter_id": "r1", "kind": "fire", "region": "360121100",
-      "ts": "2026-07-20T08:00:00"}, {"ts"}),
+    ({"region": "360121100"}, {"kind"}),
+    ({"kind": "Fire!", "region": "360121100"}, {"kind"}),
+    ({"kind": "fire", "region": "beijing"}, {"region"}),
+    ({"kind": "fire", "region": "360121100", "lat": 95, "lon": 10}, {"lat"}),
+    ({"kind": "fire", "lat": 28.7, "lon": 115.8}, {"region"}),
+    ({"kind": "fire", "region": "360121100", "text": "x" * 2001}, {"text"}),
+    ({"kind": "fire", "region": "360121100", "ts": "2026-07-20T08:00:00"}, {"ts"}),
 ])
-def test_report_validation_names_fields(client: httpx.Client, body: dict, fields: set) -> None:
-    resp = client.post("/api/v1/reports", json=body)
+def test_report_validation_names_fields(as_user: AsUser, body: dict, fields: set) -> None:
+    resp = as_user("cg_viewer").post("/api/v1/reports", json=body)
     assert resp.status_code == 422
     assert {e["loc"][1] for e in resp.json()["detail"]} == fields
 
 
-def test_report_without_a_place_is_rejected(client: httpx.Client) -> None:
+def test_report_without_a_place_is_rejected(as_user: AsUser) -> None:
     for where in ({}, {"lat": 28.7, "lon": 115.8}):
-        resp = client.post("/api/v1/reports", json={"reporter_id": "r1", "kind": "fire", **where})
+        resp = as_user("cg_viewer").post("/api/v1/reports", json={"kind": "fire", **where})
         assert resp.status_code == 422
         [error] = resp.json()["detail"]
         assert error["loc"] == ["body", "region"]
@@ -138,31 +169,31 @@ NOW = datetime.now(UTC)
     ({"kind": "fire\udfff"}, "kind", "invalid unicode in field kind"),
 ])
 def test_report_outside_the_contract_is_a_422_with_the_reason(
-        client: httpx.Client, api_settings: Settings, change: dict[str, str], field: str,
+        as_user: AsUser, api_settings: Settings, change: dict[str, str], field: str,
         reason: str) -> None:
-    reporter = f"r-{uuid.uuid4().hex[:8]}"
-    body = {"reporter_id": reporter, "kind": "fire", "region": "360121100002-G1", **change}
-    resp = client.post("/api/v1/reports", content=json.dumps(body).encode(),
-                       headers={"content-type": "application/json"})
+    marker = f"r-{uuid.uuid4().hex[:8]}"
+    body = {"kind": "fire", "region": "360121100002-G1", "text": marker, **change}
+    resp = as_user("cg_viewer").post("/api/v1/reports", content=json.dumps(body).encode(),
+                                     headers={"content-type": "application/json"})
     assert resp.status_code == 422, resp.text
     [error] = resp.json()["detail"]
     assert error["loc"] == ["body", field] and reason in error["msg"]
-    assert not _reports_of(api_settings, reporter, wait_s=1)  # nothing reached Kafka
+    assert not _reports_of(api_settings, lambda r: r.text == marker, wait_s=1)  # none sent
 
 
-def test_report_within_the_bounds_is_accepted(client: httpx.Client,
+def test_report_within_the_bounds_is_accepted(as_user: AsUser,
                                               api_settings: Settings) -> None:
-    reporter = f"r-{uuid.uuid4().hex[:8]}"
-    body = {"reporter_id": reporter, "kind": "fire", "region": "360121100002-G1",
-            "lat": 28.7, "lon": 115.8, "text": "浓烟 \U0001f525",
-            "ts": (datetime.now(UTC) - timedelta(days=6)).isoformat()}
-    resp = client.post("/api/v1/reports", json=body)
+    text = f"浓烟 \U0001f525 {uuid.uuid4().hex[:8]}"
+    body = {"kind": "fire", "region": "360121100002-G1", "lat": 28.7, "lon": 115.8,
+            "text": text, "ts": (datetime.now(UTC) - timedelta(days=6)).isoformat()}
+    resp = as_user("cg_viewer").post("/api/v1/reports", json=body)
     assert resp.status_code == 202, resp.text
-    [report] = _reports_of(api_settings, reporter, wait_s=10)
-    assert (report.region, report.text) == ("360121100002-G1", "浓烟 \U0001f525")
+    [report] = _reports_of(api_settings, lambda r: r.text == text, wait_s=10)
+    assert (report.region, report.reporter_id) == ("360121100002-G1", "cg_viewer")
 
 
-def _reports_of(settings: Settings, reporter: str, wait_s: float) -> list[Report]:
+def _reports_of(settings: Settings, match: Callable[[Report], bool],
+                wait_s: float) -> list[Report]:
     import asyncio
 
     from anlan.kafka import make_consumer
@@ -175,7 +206,7 @@ def _reports_of(settings: Settings, reporter: str, wait_s: float) -> list[Report
             for _ in range(int(wait_s / 0.2)):
                 for records in (await consumer.getmany(timeout_ms=200)).values():
                     found += [r for r in (Report.from_bytes(rec.value or b"") for rec in records)
-                              if r.reporter_id == reporter]
+                              if match(r)]
                 if found:
                     break
         finally:
@@ -185,12 +216,12 @@ def _reports_of(settings: Settings, reporter: str, wait_s: float) -> list[Report
     return asyncio.run(read())
 
 
-def test_reports_are_rate_limited_per_client(client: httpx.Client) -> None:
-    body = {"reporter_id": f"spammer-{uuid.uuid4().hex[:6]}", "kind": "fire",
-            "region": "360121100"}
-    codes = [client.post("/api/v1/reports", json=body).status_code for _ in range(5)]
+def test_reports_are_rate_limited_per_client(as_user: AsUser) -> None:
+    body = {"kind": "fire", "region": "360121100"}
+    spammer = as_user("cg_officer")  # reports as nobody else in these tests
+    codes = [spammer.post("/api/v1/reports", json=body).status_code for _ in range(5)]
     assert codes[:3] == [202, 202, 202] and codes[-1] == 429  # burst of 3 in the test app
-    limited = client.post("/api/v1/reports", json=body)
+    limited = spammer.post("/api/v1/reports", json=body)
     assert int(limited.headers["retry-after"]) >= 1
 
 

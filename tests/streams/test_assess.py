@@ -91,3 +91,16 @@ def test_report_counts_only_for_plans_that_count_reports() -> None:
     report = Report(report_id="r1", reporter_id="p1", kind="flooding",
                     region="360121100001-G1", ts=T0)
     assert report_changes(report, rain_book()) == []  # the rainstorm plan counts no reports
+
+
+def test_a_report_carries_its_reporter_to_the_plans_that_count_it() -> None:
+    from anlan.events import Report
+    from contingency_plans import load_plans
+    from streams.plans import PlanBook
+
+    book = PlanBook(plans={"urban_waterlogging": load_plans()["urban_waterlogging"]})
+    report = Report(report_id="r1", reporter_id="p1", kind="waterlogging",
+                    region="360121100001-G1", ts=T0)
+    changes = report_changes(report, book, received=T0)
+    assert [(c.type, c.reporter, c.report_id, c.received) for c in changes] == [
+        ("report", "p1", "r1", T0)]
