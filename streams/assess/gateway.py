@@ -168,19 +168,30 @@ def _reassess(state: GatewayState, info: SensorInfo, book: PlanBook,
 
 def process_tick(state: GatewayState, registry: Registry, book: PlanBook, now: float,
                  received: datetime) -> list[ConditionChange]:
-    """A timer's tick at ``now`` (event time): assess the silence points up to then of every
-    sensor still at a level or stepping down (the plans' ``missing_data`` rule), exactly as the
-    backtest assesses them between and after readings."""
+    """A timer's tick at wall-clock ``now``: assess the silence points of every sensor still
+    at a level or stepping down (the plans' ``missing_data`` rule), exactly as the backtest
+    assesses them between and after readings.
+
+    Silence is measured in real time: a sensor last heard from (its newest reading received)
+    ``s`` seconds ago is silent in event time until its newest reading's time + ``s``. So a
+    backlog replayed now is not silence, and a gateway that stopped is."""
     changes: list[ConditionChange] = []
     for sid, conds in state.conditions.items():
         info = registry.sensors.get(sid)
-        if info is None or sid not in state.states:
+        heard = state.watch.sensor_heard(sid)
+        sensor_state = state.states.get(sid)
+        last = None if sensor_state is None else sensor_state.latest()
+        if info is None or heard is None or last is None:
             continue
+        until = last[0] + max(0.0, now - heard)
+        plans = [plan for plan in book.for_kind(info.kind) if plan.id in conds]
         if all(course.quiet(plan, info, conds[plan.id], conds[plan.id].evaluated or 0.0)
-               for plan in book.for_kind(info.kind) if plan.id in conds):
+               for plan in plans):
+            continue
+        if all((conds[p.id].evaluated or 0.0) >= until for p in plans):
             continue
         changes.extend(_assess_sensor(state, info, book, [], None, received, last=True,
-                                      until=now))
+                                      until=until))
     return changes
 
 

@@ -45,6 +45,10 @@ class SilenceWatch:
         return cls(heard=dict(data.get("heard", {})), offline=bool(data.get("offline")),
                    outages={k: Outage(**o) for k, o in data.get("outages", {}).items()})
 
+    def sensor_heard(self, sensor_id: str) -> float | None:
+        """When a reading of ``sensor_id`` was last received (wall clock), if ever."""
+        return self.heard.get(f"sensor:{sensor_id}")
+
     def heard_from(self, gateway: str, sensors: Iterable[str], at: float) -> list[Outage]:
         """Record a message; return the outages it ends (gateway first, then by sensor id)."""
         heard, outages = self.heard, self.outages

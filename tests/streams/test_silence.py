@@ -34,7 +34,7 @@ def _run(plan_id: str, silent_h: float) -> tuple[list[tuple[float, str]], list[t
     end = readings[-1].ts + timedelta(hours=silent_h)
     state, regions = GatewayState(), defaultdict(RegionState)
     changes = []
-    for r in readings:
+    for r in readings:  # in real time: each reading received as it is taken
         msg = RawReadings(gateway_id="gw-1", mqtt_topic="anlan/v1/gw/gw-1/readings",
                           received_at=r.ts, seq=0, readings=[r])
         changes += process_message(state, msg, reg, book).changes
@@ -64,3 +64,17 @@ def test_missing_data_ignore_steps_down_and_clears_a_silent_sensors_level() -> N
 def test_missing_data_hold_keeps_a_silent_sensors_level() -> None:
     live, _ = _run("rainstorm", silent_h=6)
     assert live[-1][1] != "none"  # held while the data are missing
+
+
+def test_a_backlog_replayed_now_is_not_silence() -> None:
+    """Old readings received just now: the sensor was heard from, its silence has not begun."""
+    plan = load_plans()["rainstorm"]
+    book, reg = PlanBook(plans={"rainstorm": plan}), _registry()
+    now = datetime.now(UTC)
+    readings = [RawReading(sensor="rg-1", ts=now - timedelta(hours=20, minutes=-5 * i),
+                           kind="rain_mm", value=6.0) for i in range(24)]
+    state = GatewayState()
+    msg = RawReadings(gateway_id="gw-1", mqtt_topic="anlan/v1/gw/gw-1/readings",
+                      received_at=now, seq=0, readings=readings)
+    assert process_message(state, msg, reg, book).changes  # it reached a level
+    assert process_tick(state, reg, book, now.timestamp() + 60, now) == []
