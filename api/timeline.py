@@ -3,12 +3,13 @@ merged in time order with zh-CN labels."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import BaseModel
 
 Row = dict[str, Any]
+BEIJING = timezone(timedelta(hours=8))
 
 LEVEL_ZH = {"I": "红色", "II": "橙色", "III": "黄色", "IV": "蓝色", "none": "无"}
 CHANGE_ZH = {"opened": "事件开始", "escalated": "升级", "de-escalated": "降级",
@@ -24,10 +25,14 @@ MSG_ZH = {"Alert": "发布", "Update": "更新", "Cancel": "解除"}
 
 class TimelineEntry(BaseModel):
     ts: datetime
-    kind: str  # signal, incident, alert, delivery, command, task
+    kind: str  # signal, incident, alert, delivery, command, task, data (too late to assess)
     label: str
     summary: str
     detail: dict[str, Any] = {}
+
+
+def _hm(ts: datetime) -> str:
+    return ts.astimezone(BEIJING).strftime("%m-%d %H:%M")
 
 
 def _lv(level: str) -> str:
@@ -64,6 +69,14 @@ def build_timeline(rows: dict[str, list[Row]]) -> list[TimelineEntry]:
         out.append(TimelineEntry(ts=r["ts"], kind="task", label="任务",
                                  summary=f"{r['title']} · {r['state']}",
                                  detail={"task_id": r["task_id"]}))
-    order = {"signal": 0, "incident": 1, "alert": 2, "command": 3, "delivery": 4, "task": 5}
+    for r in rows.get("too_late", []):
+        out.append(TimelineEntry(
+            ts=r["ts"], kind="data", label="迟到数据（未评估）",
+            summary=f"{r['gateway_id']}：{r['n']}条读数（{_hm(r['oldest'])}–{_hm(r['newest'])}）"
+                    "到达时已超过评估时限，已存储但不再参与评估",
+            detail={"gateway_id": r["gateway_id"], "readings": r["n"],
+                    "oldest": r["oldest"].isoformat(), "newest": r["newest"].isoformat()}))
+    order = {"signal": 0, "incident": 1, "alert": 2, "command": 3, "delivery": 4, "task": 5,
+             "data": 6}
     out.sort(key=lambda e: (e.ts, order.get(e.kind, 9)))
     return out

@@ -136,6 +136,15 @@ def gateway_seq_gap_totals(conn: Conn, since: datetime) -> list[Row]:
                 "GROUP BY gateway_id ORDER BY gateway_id", {"since": since})
 
 
+def gateway_too_late_totals(conn: Conn, since: datetime) -> list[Row]:
+    """Per gateway: readings received since ``since`` too late to be assessed (flagged
+    ``too_late``: older than the assessment's horizon)."""
+    return _all(conn, "SELECT gateway_id, count(*) AS too_late FROM readings "
+                "WHERE 'too_late' = ANY(flags) AND received_at >= %(since)s "
+                "AND ts >= %(since)s - interval '15 days' GROUP BY gateway_id",
+                {"since": since})
+
+
 def gateway_seq_gaps(conn: Conn, gateway_ids: list[str], since: datetime,
                      limit: int = 200) -> list[Row]:
     """The seq gaps of ``gateway_ids`` reported since ``since``, newest first."""

@@ -45,4 +45,18 @@ def timeline_rows(conn: Conn, incident_id: str, plan: str, region: str,
         "tasks": fetch_all(conn, "SELECT e.ts, e.state, t.task_id, t.kind, t.title FROM "
                            "task_events e JOIN tasks t ON t.task_id = e.task_id "
                            "WHERE t.incident_id = %(id)s", p),
+        "too_late": too_late(conn, region, start, end),
     }
+
+
+def too_late(conn: Conn, region: str, start: datetime, end: datetime | None) -> list[Row]:
+    """Readings of the region that arrived during the incident too late to be assessed (older
+    than the assessment's horizon: stored, flagged ``too_late``), per gateway."""
+    return fetch_all(conn, "SELECT gateway_id, count(*) AS n, min(ts) AS oldest, "
+                     "max(ts) AS newest, max(received_at) AS ts FROM readings "
+                     "WHERE 'too_late' = ANY(flags) AND (region = %(region)s OR "
+                     "region LIKE %(prefix)s) AND ts >= %(start)s - interval '15 days' AND "
+                     "received_at >= %(start)s AND (%(end)s::timestamptz IS NULL OR "
+                     "received_at <= %(end)s) GROUP BY gateway_id",
+                     {"region": region, "prefix": region.split("-G")[0] + "%",
+                      "start": start, "end": end})

@@ -26,6 +26,12 @@ def seq_gap_totals(conn: Conn, since: datetime) -> dict[str, Row]:
     return {r["gateway_id"]: r for r in queries.gateway_seq_gap_totals(conn, since)}
 
 
+def too_late_totals(conn: Conn, since: datetime) -> dict[str, int]:
+    """Per gateway: readings received since ``since`` too late to be assessed."""
+    return {r["gateway_id"]: int(r["too_late"])
+            for r in queries.gateway_too_late_totals(conn, since)}
+
+
 def seq_gaps(conn: Conn, gateway_ids: list[str], since: datetime) -> list[Row]:
     return queries.gateway_seq_gaps(conn, gateway_ids, since)
 

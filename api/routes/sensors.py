@@ -55,6 +55,7 @@ class Gateway(BaseModel):
     at: datetime | None = None
     seq_gaps: int = 0  # gaps in its seq the bridge reported in the last GAP_WINDOW
     missing_messages: int = 0  # messages in those gaps (a broker that dropped them)
+    too_late: int = 0  # readings received in the last GAP_WINDOW too late to be assessed
     last_gap_at: datetime | None = None
 
 
@@ -118,10 +119,12 @@ def sensor_history(sensor_id: Annotated[str, Path(max_length=64)], user: Current
 def list_gateways(user: CurrentUser, conn: DbConn, state: State,
                   region: Annotated[str | None, Query(pattern=REGION)] = None) -> list[Gateway]:
     """Gateways in your area: online, offline, or unknown (never heard from); with the seq gaps
-    of the last 7 days — messages a gateway sent that never reached the bridge."""
+    of the last 7 days — messages a gateway sent that never reached the bridge — and the
+    readings that arrived too late to be assessed (``too_late``)."""
     scope = user.scope_for(region)
     statuses = repo.gateway_status(conn)
     gaps = repo.seq_gap_totals(conn, datetime.now(UTC) - GAP_WINDOW)
+    late = repo.too_late_totals(conn, datetime.now(UTC) - GAP_WINDOW)
     out = []
     for gw_id, gw in sorted(state.registry.gateways.items()):
         if not in_scope(scope, gw.region):
@@ -132,7 +135,8 @@ def list_gateways(user: CurrentUser, conn: DbConn, state: State,
                            at=st["at"] if st else None,
                            seq_gaps=gap["gaps"] if gap else 0,
                            missing_messages=gap["missing"] if gap else 0,
-                           last_gap_at=gap["last_gap_at"] if gap else None))
+                           last_gap_at=gap["last_gap_at"] if gap else None,
+                           too_late=late.get(gw_id, 0)))
     return out
 
 

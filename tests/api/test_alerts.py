@@ -213,3 +213,26 @@ def test_idempotency_key_makes_a_retry_the_same_command(
     assert first == again != other
     assert as_user("admin").post(f"/api/v1/alerts/{hk.alert_id}/ack",
                                  headers=key).json()["command_id"] != first  # per user
+
+
+def test_readings_too_late_to_assess_are_on_the_timeline_and_counted_per_gateway(
+        as_user: Callable[[str], httpx.Client], seeded_db: str) -> None:
+    from datetime import UTC, datetime
+
+    from anlan.events import QualityFlag, Reading, Readings
+
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    inc = incident(CG_GRID, Level.II, ts=t0)
+    alert = alert_for(inc, sent=t0)
+    old = t0 - timedelta(days=3)  # a backlog older than the assessment's horizon
+    late = Readings(gateway_id="gw-0001", seq=901, received_at=t0 + timedelta(minutes=10),
+                    readings=[Reading(sensor="rg-0101", ts=old + timedelta(minutes=5 * i),
+                                      kind="rain_mm", value=1.0, region=CG_GRID,
+                                      flags=[QualityFlag.TOO_LATE]) for i in range(4)])
+    store_events(seeded_db, inc, alert, late)
+    body = as_user("cg_officer").get(f"/api/v1/alerts/{alert.alert_id}").json()
+    (entry,) = [t for t in body["timeline"] if t["kind"] == "data"]
+    assert entry["detail"]["gateway_id"] == "gw-0001" and entry["detail"]["readings"] == 4
+    assert "超过评估时限" in entry["summary"]
+    gateways = {g["gateway_id"]: g for g in as_user("admin").get("/api/v1/gateways").json()}
+    assert gateways["gw-0001"]["too_late"] >= 4
