@@ -3,8 +3,9 @@
 A sensor is assessed at each of its reading times, in event-time order, whatever order the
 readings arrived in. What the region hears is a *condition*: the level the sensor is at from a
 time on, sent when it changes, and while the sensor is (or recently was) at a level also as a
-heartbeat every :data:`HEARTBEAT_S` of event time, so that the region's tracker can step down
-and clear on time.
+heartbeat at the first assessment in each :data:`HEARTBEAT_S` slot of event time (a fixed
+grid, so that the heartbeats do not depend on where a re-assessment began), so that the
+region's tracker can step down and clear on time.
 
 :class:`Condition` keeps the conditions sent within the assessment's horizon. When a reading
 older than the sensor's newest arrives (a backlog, a message newest first), :func:`run` starts
@@ -115,8 +116,8 @@ def run(plan: Plan, sensor: SensorInfo, state: SensorState, cond: Condition,
             cond.reading = t
         if a.level is not Level.NONE:
             cond.active = t
-        due = (cond.active is not None and t - cond.sent >= HEARTBEAT_S
-               and t - cond.active <= span)
+        due = (cond.active is not None and t // HEARTBEAT_S != cond.sent // HEARTBEAT_S
+               and t - cond.active <= span)  # on a fixed grid: where the course began is moot
         if a.level == cond.level and not due:
             continue
         cond.level, cond.sent = a.level, t

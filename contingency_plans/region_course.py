@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -72,6 +72,8 @@ class RegionCourse:
     """Event time the announced level began, as announced."""
     told: int = 0
     """How many changes were told (announced or late): the last ``Found.seq``."""
+    late: list[str] = field(default_factory=list)
+    """Levels told as late notices since the region last cleared (each once)."""
     now: float = float("-inf")
     horizon_s: float = 86400.0
 
@@ -80,20 +82,25 @@ class RegionCourse:
     def add_condition(self, plan: Plan, region: str, members: Mapping[str, str], sensor: str,
                       t: float, assessment: SensorAssessment | None, *,
                       revise_from: float | None = None, received: float | None = None,
-                      last_of_message: bool = True) -> list[Found]:
-        """Take a sensor's condition (``assessment`` None: only a revision marker)."""
+                      last_of_message: bool = True,
+                      more: Sequence[tuple[float, SensorAssessment]] = ()) -> list[Found]:
+        """Take a sensor's condition at ``t`` (``assessment`` None: only a revision marker)
+        and the ones after it from the same message (``more``), as one input: a re-assessment
+        replaces what was known of the sensor from ``revise_from`` on all at once."""
         log = self.sensors.setdefault(sensor, [])
-        start = t
+        start, end = t, t
         if revise_from is not None:
             del log[bisect_left([e[0] for e in log], revise_from):]
             start = min(start, revise_from)
-        if assessment is not None:
-            at = bisect_left([e[0] for e in log], t)
-            if at < len(log) and log[at][0] == t:
-                log[at][1] = assessment.to_dict()
+        entries = ([(t, assessment)] if assessment is not None else []) + list(more)
+        for when, a in entries:
+            at = bisect_left([e[0] for e in log], when)
+            if at < len(log) and log[at][0] == when:
+                log[at][1] = a.to_dict()
             else:
-                log.insert(at, [t, assessment.to_dict()])
-        return self._after_input(plan, region, members, start, t, received, last_of_message)
+                log.insert(at, [when, a.to_dict()])
+            end = max(end, when)
+        return self._after_input(plan, region, members, start, end, received, last_of_message)
 
     def add_report(self, plan: Plan, region: str, members: Mapping[str, str], kind: str,
                    t: float, report_id: str, received: float | None = None, *,
@@ -157,20 +164,26 @@ class RegionCourse:
             if last_of_message and change is changes[-1] and change.level == current:
                 continue  # the level in force: announced below
             if received is not None and received - change.ts.timestamp() > LATE_S:
-                if change.level > change.previous and \
-                        change.level.rank > Level(self.announced).rank:
-                    out.append(Found(change, late=True))
+                if change.level > change.previous and change.level.rank > \
+                        Level(self.announced).rank and change.level.value not in self.late:
+                    out.append(Found(change, late=True))  # once per level and episode
+                    self.late.append(change.level.value)
                 continue
             out.append(Found(change))
-            self.announced, self.announced_at = change.level.value, change.ts.timestamp()
+            self._announce(change.level, change.ts.timestamp())
         if last_of_message:
             ts, evidence = self._entered(current)
             if current.value != self.announced or (
                     current is not Level.NONE and ts.timestamp() != self.announced_at):
                 # a new level, or the level in force now known to have begun at another time
                 out.append(Found(LevelChange(Level(self.announced), current, ts, evidence)))
-                self.announced, self.announced_at = current.value, ts.timestamp()
+                self._announce(current, ts.timestamp())
         return out
+
+    def _announce(self, level: Level, onset: float) -> None:
+        self.announced, self.announced_at = level.value, onset
+        if level is Level.NONE:
+            self.late.clear()  # a new episode: its late crossings are news again
 
     def _entered(self, level: Level) -> tuple[datetime, dict[str, Any]]:
         """When and on what evidence the region last entered ``level``."""
@@ -302,7 +315,8 @@ class RegionCourse:
         return {"t": self.tracker.to_dict(), "s": self.sensors, "r": self.reports,
                 "rw": self.reporters,
                 "ri": self.report_ids, "c": self.checkpoints, "h": self.history,
-                "a": self.announced, "at": self.announced_at, "k": self.told, "n": self.now, "hz": self.horizon_s}
+                "a": self.announced, "at": self.announced_at, "k": self.told,
+                "l": self.late, "n": self.now, "hz": self.horizon_s}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RegionCourse:
@@ -315,7 +329,7 @@ class RegionCourse:
                    history=[list(h) for h in data.get("h", [])],
                    announced=str(data.get("a", Level.NONE.value)),
                    announced_at=float(data.get("at", 0.0)),
-                   told=int(data.get("k", 0)),
+                   told=int(data.get("k", 0)), late=list(data.get("l", [])),
                    now=float(data.get("n", float("-inf"))),
                    horizon_s=float(data.get("hz", 86400.0)))
 

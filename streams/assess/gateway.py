@@ -106,9 +106,20 @@ def process_message(state: GatewayState, msg: RawReadings, registry: Registry,
         else:
             out.changes.extend(_assess_in_order(state, infos[sid], book, items, received,
                                                 skip_quiet))
+    _mark_last(out.changes)
     heard = {r.sensor for r in result.readings}
     out.recovered = state.watch.heard_from(msg.gateway_id, heard, msg.received_at.timestamp())
     return out
+
+
+def _mark_last(changes: list[ConditionChange]) -> None:
+    """Only a message's last change for a plan and region ends its news there (the region
+    announces its level after it, not after each sensor of the message)."""
+    seen: set[tuple[str, str]] = set()
+    for change in reversed(changes):
+        key = (change.plan, change.region)
+        change.last_of_message = key not in seen
+        seen.add(key)
 
 
 def _assessed_until(state: GatewayState, sid: str) -> float:
@@ -192,6 +203,7 @@ def process_tick(state: GatewayState, registry: Registry, book: PlanBook, now: f
             continue
         changes.extend(_assess_sensor(state, info, book, [], None, received, last=True,
                                       until=until))
+    _mark_last(changes)
     return changes
 
 
@@ -215,15 +227,17 @@ def _assess_sensor(state: GatewayState, info: SensorInfo, book: PlanBook, points
         sent = course.run(plan, info, sensor_state, cond, points, revise_from=revise,
                           until=until, horizon_s=horizon)
         region = region_of(plan, info)
-        for i, c in enumerate(sent):
+        if sent:  # one event: the region takes a sensor's news of a message at once
+            c = sent[0]
             changes.append(ConditionChange(
                 plan=plan.id, region=region, sensor=sid, kind=info.kind,
                 level=c.level, stale=c.stale, ts=datetime.fromtimestamp(c.t, UTC),
                 evidence=c.evidence,
                 revise_from=None if c.revise_from is None else
                 datetime.fromtimestamp(c.revise_from, UTC),
-                marker=c.marker, received=received,
-                last_of_message=last and i == len(sent) - 1))
+                marker=c.marker, received=received, last_of_message=last,
+                more=[{"t": m.t, "level": m.level.value, "stale": m.stale,
+                       "evidence": m.evidence} for m in sent[1:]]))
         all_quiet = all_quiet and course.quiet(plan, info, cond, cond.evaluated or 0.0)
     if all_quiet and revise is None and points:
         t = points[-1]

@@ -47,7 +47,10 @@ class ConditionChange(Event):
     received: AwareDatetime | None = None
     """When the reading (or report) reached the system: how late a crossing was found."""
     last_of_message: bool = True
-    """False for all but the last condition of this sensor and plan from one message."""
+    """False for all but the last change of a message for this plan and region."""
+    more: list[dict[str, Any]] = Field(default_factory=list)
+    """The sensor's later conditions from the same message (``t`` epoch s, ``level``,
+    ``stale``, ``evidence``): a backlog or a re-assessment reaches the region as one event."""
     exercise: bool = False  # from a drill's readings: kept in the region's exercise state
 
 
@@ -124,11 +127,14 @@ class RegionState:
         else:
             assessment = None if change.marker else SensorAssessment(
                 change.level, change.evidence, change.kind, change.stale)
+            more = [(float(m["t"]), SensorAssessment(Level(m["level"]), m.get("evidence") or {},
+                                                     change.kind, bool(m.get("stale"))))
+                    for m in change.more]
             found = rc.add_condition(
                 plan, change.region, members, change.sensor, t, assessment,
                 revise_from=None if change.revise_from is None else
                 change.revise_from.timestamp(),
-                received=received, last_of_message=change.last_of_message)
+                received=received, last_of_message=change.last_of_message, more=more)
         return [_signal(plan.id, change.region, f, change.received) for f in found]
 
 
