@@ -19,7 +19,13 @@ from anlan.settings import Settings
 from anlan.stack.kafka import EmbeddedKafka, create_topics
 from sensors.broker import ConfiguredMosquitto, mosquitto_binary
 from sensors.contract import readings_topic
-from tests.sensors.support import SpawnBridge, connect_publisher, publish_all, read_topic_sync
+from tests.sensors.support import (
+    BridgeProcess,
+    SpawnBridge,
+    connect_publisher,
+    publish_all,
+    read_topic_sync,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -84,6 +90,24 @@ def test_bridge_waits_for_kafka_then_forwards(make_settings: Callable[..., Setti
         bridge.stop()
 
 
+def _wait_connected(bridge: BridgeProcess, connects: int, steady_s: float = 1.0,
+                    timeout: float = 30.0) -> None:
+    """Wait until the bridge connected again after ``connects`` connections and has stayed
+    connected for ``steady_s`` (no disconnect logged since)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert bridge.alive()
+        log = bridge.log()
+        if log.count("mqtt connected") > connects and \
+                log.rfind("mqtt connected") > log.rfind("mqtt disconnected"):
+            time.sleep(steady_s)
+            again = bridge.log()
+            if again.rfind("mqtt connected") > again.rfind("mqtt disconnected"):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"bridge not reconnected: {bridge.log()[-1500:]}")
+
+
 @pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto is not installed")
 @pytest.mark.parametrize("shared", [True, False], ids=["shared", "plain"])
 def test_bridge_reconnects_when_mosquitto_restarts(make_settings: Callable[..., Settings],
@@ -109,9 +133,8 @@ def test_bridge_reconnects_when_mosquitto_restarts(make_settings: Callable[..., 
                 connects = bridge.log().count("mqtt connected")
                 broker.stop()  # persistence saved on shutdown, session restored on start
                 broker.start()
-                while shared and bridge.log().count("mqtt connected") == connects:
-                    assert bridge.alive()
-                    time.sleep(0.05)
+                if shared:  # until the bridge is back and stays (it may be kicked once more)
+                    _wait_connected(bridge, connects)
         wanted = set(range(300))
         values = read_topic_sync(settings, topics.READINGS_RAW,
                                  lambda vs: _seqs(vs) >= wanted, timeout=60)

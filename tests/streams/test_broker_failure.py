@@ -121,7 +121,10 @@ def test_a_broker_killed_mid_storm_loses_no_reading_and_repeats_no_alert(
         values = run(collect(settings, topics.ALERTS, cancelled(regions), timeout=120))
         raw = run(collect(settings, topics.READINGS_RAW, lambda v: len(v) >= len(records),
                           timeout=30))
-        forwarded = run(collect(settings, topics.READINGS, lambda v: False, timeout=5))
+        sent_keys = {(r.sensor, r.ts.isoformat()) for _, _, v in records
+                     for r in RawReadings.from_bytes(v).readings}
+        forwarded = run(collect(settings, topics.READINGS,
+                                lambda v: set(_reading_keys(v)) >= sent_keys, timeout=60))
         alive = [child.proc is not None and child.proc.poll() is None
                  for child in (*workers, bridge)]
     finally:
