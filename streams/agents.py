@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -286,16 +286,21 @@ async def on_gateway_status(ctx: Context, event: Any, value: bytes, key: bytes |
     await _send_maintenance(ctx, changed, status.status == "offline", at)
 
 
+def _keys_of_partition(ctx: Context, table: str, partition: int,
+                       load: Callable[[Context, str], Any]) -> Iterator[tuple[str, Any]]:
+    """``(key, state)`` of the table's states that this partition's events keep."""
+    for key in list(ctx.tables[table].keys()):
+        state = load(ctx, key)
+        if state.partition == partition:
+            yield key, state
+
+
 async def on_tick(ctx: Context, event: Any, value: bytes, key: bytes | None) -> None:
-    """A timer tick for this partition: open outages of silent gateways and sensors."""
+    """A timer tick for this partition: silent sensors at their silence points (the plans'
+    ``missing_data`` rule), and outages of silent gateways and sensors."""
     now = float(value)
-    partition = event.message.partition
-    table = ctx.tables["gateways"]
-    for gateway_id in list(table.keys()):
-        state = _gateway_state(ctx, gateway_id)
-        if state.partition != partition:
-            continue
-        # silent sensors: the plans' missing_data rule at their silence points (drills too)
+    for gateway_id, state in _keys_of_partition(ctx, "gateways", event.message.partition,
+                                                _gateway_state):
         changes = process_tick(state, ctx.registry, ctx.book, now,
                                datetime.fromtimestamp(now, UTC))
         for change in changes:
@@ -330,29 +335,27 @@ async def on_condition(ctx: Context, event: Any, value: bytes, key: bytes | None
     state = _region_state(ctx, state_key)
     state.partition = event.message.partition
     signals = state.apply(change, ctx.registry, ctx.book)
-    await save(ctx, "regions", state_key, state, event)
-    for signal in signals:
-        signal.exercise = change.exercise
-        await send(ctx, "signals", signal.key.encode(), signal.to_bytes())
+    await _save_and_signal(ctx, state_key, state, event, signals, change.exercise)
 
 
 async def on_region_tick(ctx: Context, event: Any, now: float) -> None:
     """A timer tick for this partition's regions: evaluate their timer points up to ``now``
     (where reports leave their windows; then hold and quiet), save, then send the signals."""
-    partition = event.message.partition
-    table = ctx.tables["regions"]
-    for state_key in list(table.keys()):
-        state = _region_state(ctx, state_key)
-        if state.partition != partition:
-            continue
+    for state_key, state in _keys_of_partition(ctx, "regions", event.message.partition,
+                                               _region_state):
         region, exercise = split_scope(state_key)
         signals = state.tick(region, now, ctx.registry, ctx.book)
-        if not signals:
-            continue
-        await save(ctx, "regions", state_key, state, event)
-        for signal in signals:
-            signal.exercise = exercise
-            await send(ctx, "signals", signal.key.encode(), signal.to_bytes())
+        if signals:
+            await _save_and_signal(ctx, state_key, state, event, signals, exercise)
+
+
+async def _save_and_signal(ctx: Context, state_key: str, state: RegionState, event: Any,
+                           signals: list[Signal], exercise: bool) -> None:
+    """The region's state first (acked), then its signals, in the scope it was assessed in."""
+    await save(ctx, "regions", state_key, state, event)
+    for signal in signals:
+        signal.exercise = exercise
+        await send(ctx, "signals", signal.key.encode(), signal.to_bytes())
 
 
 async def on_report(ctx: Context, event: Any, value: bytes, key: bytes | None) -> None:

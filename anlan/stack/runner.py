@@ -64,6 +64,10 @@ class LocalStack:
         if "api" in self.parts and not port_free(s.api_host, s.api_port):
             raise StartupError(f"port {s.api_port} on {s.api_host} is in use; stop what listens "
                                "there or set ANLAN_API_PORT to a free port")
+        # the local Kafka lives in memory: a broker state kept from an earlier run (sessions,
+        # queued messages) belongs to a stack that is gone, and made the next demo's bridge
+        # resume a stale session and deliver no alert; within a run it persists as configured
+        shutil.rmtree(self.state_dir / "mosquitto", ignore_errors=True)
         self.mqtt = LocalMosquitto(s.mqtt_host, s.mqtt_port, self.log_dir / "mosquitto.log",
                                    state_dir=self.state_dir / "mosquitto",
                                    reuse_running=not s.mqtt_embedded)

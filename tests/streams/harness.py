@@ -251,3 +251,13 @@ def reference_alerts(settings: Settings, records: list[tuple[str, str, bytes]]) 
     for _, _, value in records:
         pipe.feed(RawReadings.from_bytes(value))
     return pipe.alerts
+
+
+def without_detected(alert: Alert) -> dict[str, object]:
+    """An alert as JSON without ``detected`` (when the data that showed it arrived: depends on
+    the order the regions heard the gateways in, not on what was decided)."""
+    data = json.loads(alert.to_bytes())
+    data.pop("detected", None)
+    evidence = data.get("evidence") or {}
+    evidence.pop("detected", None)
+    return data

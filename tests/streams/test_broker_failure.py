@@ -36,6 +36,7 @@ from tests.streams.harness import (
     storm_records,
     storm_regions,
     unique_registry,
+    without_detected,
 )
 from tests.streams.scenario import check_lifecycle
 
@@ -150,16 +151,8 @@ def test_a_broker_killed_mid_storm_loses_no_reading_and_repeats_no_alert(
     assert len({a.alert_id for a in alerts}) == len(alerts)
     # the same alerts as an uninterrupted run; ``detected`` is when the bridge received the
     # data, which the reference (fed the test's records directly) cannot know
-    assert {a.alert_id: _without_detected(a) for a in alerts} == {
-        a.alert_id: _without_detected(a) for a in reference}
-
-
-def _without_detected(alert: Alert) -> dict[str, object]:
-    data = json.loads(alert.to_bytes())
-    data.pop("detected", None)
-    evidence = data.get("evidence") or {}
-    evidence.pop("detected", None)
-    return data
+    assert {a.alert_id: without_detected(a) for a in alerts} == {
+        a.alert_id: without_detected(a) for a in reference}
 
 
 def test_the_cluster_recovers_the_killed_broker(kafka_cluster: KafkaCluster) -> None:

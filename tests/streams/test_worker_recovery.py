@@ -24,6 +24,7 @@ from tests.streams.harness import (
     storm_records,
     storm_regions,
     unique_registry,
+    without_detected,
 )
 from tests.streams.scenario import check_lifecycle
 
@@ -96,8 +97,11 @@ def test_two_workers_on_four_partitions_give_the_same_alerts_as_one(
         for region in regions:
             check_lifecycle([a.level for a in alerts if a.region == region])
     assert all(shares) and shares[0] | shares[1] == {0, 1, 2, 3}, shares  # really split
-    a, b = ({x.alert_id: x.to_bytes() for x in alerts} for alerts in got)
+    # ``detected`` names the message whose data showed a change: with two workers the regions
+    # hear the gateways in another order, so another message may be the one (levels, onsets
+    # and ids are the same)
+    a, b = ({x.alert_id: without_detected(x) for x in alerts} for alerts in got)
     assert len(a) == len(got[0]) and len(b) == len(got[1])  # no duplicates on either
     assert a == b
-    reference = {x.alert_id: x.to_bytes() for x in reference_alerts(single, records)}
+    reference = {x.alert_id: without_detected(x) for x in reference_alerts(single, records)}
     assert a == reference  # and both are what the pure pipeline computes
